@@ -1,0 +1,1 @@
+"""ttrl-kit task plugin for math answers (extraction, equivalence classes, datasets)."""

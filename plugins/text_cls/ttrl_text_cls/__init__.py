@@ -1,0 +1,1 @@
+"""ttrl-kit task plugin for text classification by label voting."""

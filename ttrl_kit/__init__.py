@@ -1,0 +1,40 @@
+"""ttrl-kit: label-free rewards for Test-Time Reinforcement Learning (TTRL).
+
+Public API, all a plugin or an engine needs::
+
+    from ttrl_kit import hookimpl, Task, KeyedTask, AnswerClasses, Estimate, GroupScorer
+"""
+
+from ttrl_kit.core.errors import ConfigError, InputError, TTRLError, UnknownNameError
+from ttrl_kit.core.estimators import Estimator, VoteOptions
+from ttrl_kit.core.hookspecs import hookimpl
+from ttrl_kit.core.plugins import PluginRegistry, get_registry
+from ttrl_kit.core.records import AnswerClasses, Estimate, GroupResult, PluginFailure, PluginInfo
+from ttrl_kit.core.scoring import GroupScorer, group_indices, summarise
+from ttrl_kit.core.task import KeyedTask, Task, grade, group_by_key
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnswerClasses",
+    "ConfigError",
+    "Estimate",
+    "Estimator",
+    "GroupResult",
+    "GroupScorer",
+    "InputError",
+    "KeyedTask",
+    "PluginFailure",
+    "PluginInfo",
+    "PluginRegistry",
+    "TTRLError",
+    "Task",
+    "UnknownNameError",
+    "VoteOptions",
+    "get_registry",
+    "grade",
+    "group_by_key",
+    "group_indices",
+    "hookimpl",
+    "summarise",
+]

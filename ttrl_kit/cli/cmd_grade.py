@@ -1,0 +1,46 @@
+"""``ttrl-kit grade``: grade predictions (bare answers or full responses) against gold."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ttrl_kit.cli.common import add_task_arguments, dump, output_stream, task_options
+from ttrl_kit.core.io import iter_jsonl, require
+from ttrl_kit.core.plugins import get_registry
+from ttrl_kit.core.task import grade
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "grade",
+        help="grade predictions against gold answers",
+        description='Input lines: {"pred": response or answer text, "gold": reference answer}.',
+    )
+    add_task_arguments(p)
+    p.add_argument("--input", required=True, help="cases JSONL")
+    p.add_argument("--output", help="output JSONL (default: stdout)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    task = get_registry().task(args.task, **task_options(args))
+    cases = []
+    for lineno, obj in iter_jsonl(args.input):
+        where = f"{args.input}:{lineno}"
+        cases.append((obj, require(obj, "pred", str, where), require(obj, "gold", str, where)))
+    correct = 0
+    with output_stream(args.output) as out:
+        for obj, pred, gold in cases:
+            try:
+                ok = grade(task, pred, gold)
+            except Exception:  # untrusted text: a grader failure is a wrong answer
+                ok = False
+            correct += ok
+            row = dict(obj)
+            row["correct"] = bool(ok)
+            print(dump(row), file=out)
+    n = len(cases)
+    acc = correct / n if n else 0.0
+    print(f"accuracy {acc:.4f} ({correct}/{n}) on {args.input} [task {args.task}]", file=sys.stderr)
+    return 0

@@ -1,0 +1,67 @@
+"""Helpers shared by the sub-commands: task/estimator arguments and output files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.io import load_mapping, parse_options
+
+
+def add_task_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", required=True, help="task name (see `ttrl-kit plugins`)")
+    p.add_argument("--task-option", action="append", metavar="K=V", default=[], help="task option (repeatable)")
+    p.add_argument("--task-config", metavar="FILE", help="YAML/JSON mapping of task options")
+
+
+def task_options(args: argparse.Namespace) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if args.task_config:
+        data = load_mapping(args.task_config)
+        # Accept either the options themselves or a run config with a ``task`` section.
+        section = data.get("task") if isinstance(data.get("task"), dict) else None
+        if section is not None:
+            if "name" in section and section["name"] != args.task:
+                raise ConfigError(f"{args.task_config}: task.name is {section['name']!r} but --task is {args.task!r}")
+            data = section.get("options") or {}
+            if not isinstance(data, dict):
+                raise ConfigError(f"{args.task_config}: task.options must be a mapping")
+        opts.update(data)
+    opts.update(parse_options(args.task_option, "--task-option"))
+    return opts
+
+
+@contextmanager
+def output_stream(path: str | None) -> Iterator[IO[str]]:
+    """Write to ``path`` atomically (temp file then rename), or to stdout."""
+    if path is None:
+        yield sys.stdout
+        return
+    target = Path(path)
+    tmp = target.with_name(target.name + ".partial")
+    try:
+        fh = tmp.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot write: {exc.strerror}") from None
+    try:
+        with fh:
+            yield fh
+        tmp.replace(target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def print_table(rows: list[tuple[str, str]], stream: IO[str]) -> None:
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k.ljust(width)}  {v}", file=stream)

@@ -1,0 +1,3 @@
+"""The core: records, protocols, estimators, metrics, the plugin registry.
+
+It knows no engine and no particular task plugin."""

@@ -1,0 +1,225 @@
+"""Label-free reward estimators: one group's answer classes -> pseudo-label, rewards, stats.
+
+Shared rules (all estimators, documented in README "Estimators"):
+
+* **Abstain.** A sample whose answer is ``None`` (empty or unparseable) is never counted
+  as a vote for any class, can never be the label, and gets reward 0.  A group in which
+  nothing parses has label ``None`` and all-zero rewards.  ``abstain=False`` restores the
+  original TTRL behaviour (the empty answer forms a class of its own that can win), only
+  for reproducing old numbers.
+* **Ties** are broken deterministically by ``tie_break``: ``"first"`` (default) picks the
+  tied class whose first member appears earliest in the group, i.e. what
+  ``collections.Counter.most_common`` did in TTRL; ``"none"`` refuses to pick: a tied group
+  gets no label and all-zero rewards.
+* **min_consensus.** When the winning share (``majority_ratio``, over all votes) is below
+  it, rewards are all zero and ``low_consensus`` is set; the label is still reported.
+* **n_votes > n_train.** Every sample votes; rewards are returned for the first
+  ``n_train`` samples only (TTRL: 64 votes, 32 trained).  Engines put the trained
+  samples first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.metrics import answer_entropy
+from ttrl_kit.core.records import AnswerClasses, Estimate
+
+ABSTAIN_LABEL = ""
+
+
+@runtime_checkable
+class Estimator(Protocol):
+    name: str
+
+    def estimate(self, classes: AnswerClasses, n_train: int | None = None) -> Estimate:
+        """Pseudo-label and rewards for one group; never sees a gold label."""
+
+
+@dataclass(frozen=True)
+class VoteOptions:
+    abstain: bool = True
+    tie_break: str = "first"
+    min_consensus: float = 0.0
+    n_train: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.tie_break not in ("first", "none"):
+            raise ConfigError(f"option tie_break: expected 'first' or 'none', got {self.tie_break!r}")
+        if not (0.0 <= float(self.min_consensus) <= 1.0):
+            raise ConfigError(f"option min_consensus: expected a number in [0, 1], got {self.min_consensus!r}")
+        if self.n_train is not None and (not isinstance(self.n_train, int) or self.n_train < 1):
+            raise ConfigError(f"option n_train: expected a positive integer, got {self.n_train!r}")
+
+
+def build_options(cls: type, options: Mapping[str, Any], estimator: str) -> Any:
+    """Instantiate an options data class from user-supplied key/values with one-line errors."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"estimator {estimator!r}: unknown option {unknown[0]!r}; known options: {', '.join(sorted(known))}"
+        )
+    clean: dict[str, Any] = {}
+    for key, value in options.items():
+        default = known[key].default
+        if isinstance(default, bool):
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                value = value.lower() in ("true", "1", "yes")
+            if not isinstance(value, bool):
+                raise ConfigError(f"estimator {estimator!r}: option {key}: expected true/false, got {value!r}")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"estimator {estimator!r}: option {key}: expected a number, got {value!r}")
+            value = float(value)
+        elif key == "n_train":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"estimator {estimator!r}: option n_train: expected an integer, got {value!r}")
+        clean[key] = value
+    return cls(**clean)
+
+
+def _vote(classes: AnswerClasses, opts: VoteOptions) -> tuple[list[int | None], list[int], int | None]:
+    """Per-sample class (with abstentions folded into an extra class when abstain=False),
+    class counts and the winning class (or None)."""
+    class_of = list(classes.class_of)
+    k = len(classes.representatives)
+    if not opts.abstain and any(c is None for c in class_of):
+        class_of = [k if c is None else c for c in class_of]
+        k += 1
+    counts = [0] * k
+    for c in class_of:
+        if c is not None:
+            counts[c] += 1
+    if not counts or max(counts) == 0:
+        return class_of, counts, None
+    best = max(counts)
+    tied = [c for c in range(k) if counts[c] == best]
+    if len(tied) > 1 and opts.tie_break == "none":
+        return class_of, counts, None
+    # Class indices are numbered by first appearance; the abstain class (if any) is k-1
+    # but ordering by first appearance is what "first" promises, so compute it.
+    first_seen = {c: i for i, c in reversed(list(enumerate(class_of))) if c is not None}
+    winner = min(tied, key=lambda c: first_seen[c])
+    return class_of, counts, winner
+
+
+class _VotingEstimator:
+    name = "base"
+    options_class: type = VoteOptions
+
+    def __init__(self, **options: Any) -> None:
+        self.options = build_options(self.options_class, options, self.name)
+
+    def sample_reward(self, cls: int | None, winner: int, counts: list[int], n: int, entropy_norm: float) -> float:
+        raise NotImplementedError
+
+    def estimate(self, classes: AnswerClasses, n_train: int | None = None) -> Estimate:
+        opts = self.options
+        n = classes.n
+        if n_train is None:
+            n_train = opts.n_train if opts.n_train is not None else n
+        if n_train > n:
+            raise ConfigError(f"n_train={n_train} is larger than the group ({n} samples)")
+        class_of, counts, winner = _vote(classes, opts)
+        abstain_class = len(classes.representatives) if len(counts) > len(classes.representatives) else None
+        ent = answer_entropy(counts)
+        ent_norm = answer_entropy(counts, normalise=True)
+        stats: dict[str, float] = {
+            "n_votes": float(n),
+            "n_train": float(n_train),
+            "n_classes": float(sum(1 for c in counts if c > 0)),
+            "abstain_ratio": float(sum(1 for c in classes.class_of if c is None) / n) if n else 0.0,
+            "answer_entropy": ent,
+            "answer_entropy_norm": ent_norm,
+        }
+        if winner is None:
+            stats.update(majority_ratio=0.0, low_consensus=0.0, has_label=0.0, reward_mean=0.0)
+            return Estimate(
+                label=None,
+                label_class=None,
+                rewards=tuple(0.0 for _ in range(n_train)),
+                agrees=tuple(False for _ in range(n)),
+                majority_ratio=0.0,
+                low_consensus=False,
+                stats=stats,
+            )
+        majority_ratio = counts[winner] / n if n else 0.0
+        low = majority_ratio < opts.min_consensus
+        if winner == abstain_class:
+            label = ABSTAIN_LABEL
+            label_class = None
+        else:
+            label = classes.representatives[winner]
+            label_class = winner
+        agrees = tuple(c == winner for c in class_of)
+        if low:
+            rewards = tuple(0.0 for _ in range(n_train))
+        else:
+            rewards = tuple(
+                float(self.sample_reward(c, winner, counts, n, ent_norm)) if c is not None else 0.0
+                for c in class_of[:n_train]
+            )
+        stats.update(
+            majority_ratio=majority_ratio,
+            low_consensus=float(low),
+            has_label=1.0,
+            reward_mean=(sum(rewards) / len(rewards)) if rewards else 0.0,
+        )
+        return Estimate(
+            label=label,
+            label_class=label_class,
+            rewards=rewards,
+            agrees=agrees,
+            majority_ratio=majority_ratio,
+            low_consensus=low,
+            stats=stats,
+        )
+
+
+class MajorityVote(_VotingEstimator):
+    """TTRL's reward: 1 for a sample in the winning class, else 0."""
+
+    name = "majority"
+
+    def sample_reward(self, cls, winner, counts, n, entropy_norm):  # type: ignore[override]
+        return 1.0 if cls == winner else 0.0
+
+
+class SoftFrequency(_VotingEstimator):
+    """Reward = the share of the whole group (abstentions included) in the sample's class.
+
+    Gives partial credit to runner-up answers, which keeps a gradient on groups where the
+    plurality is thin instead of betting everything on it."""
+
+    name = "soft"
+
+    def sample_reward(self, cls, winner, counts, n, entropy_norm):  # type: ignore[override]
+        return counts[cls] / n
+
+
+@dataclass(frozen=True)
+class EntropyOptions(VoteOptions):
+    weight: float = 0.75
+
+
+class EntropyRegularised(_VotingEstimator):
+    """TTRV's reward: frequency of the sample's answer minus ``weight`` x the normalised
+    entropy of the answer distribution (entropy over valid votes divided by ``log`` of the
+    number of valid votes, so it lies in [0, 1]).  The penalty is shared by the whole
+    group, so it lowers rewards of diffuse groups and pushes the policy to concentrate."""
+
+    name = "entropy"
+    options_class = EntropyOptions
+
+    def sample_reward(self, cls, winner, counts, n, entropy_norm):  # type: ignore[override]
+        return counts[cls] / n - self.options.weight * entropy_norm
+
+
+BUILTIN_ESTIMATORS: dict[str, tuple[type, str]] = {
+    MajorityVote.name: (MajorityVote, "TTRL majority vote: 1 if in the winning class, else 0"),
+    SoftFrequency.name: (SoftFrequency, "share of the group in the sample's class"),
+    EntropyRegularised.name: (EntropyRegularised, "TTRV: frequency minus weight x normalised answer entropy"),
+}

@@ -1,0 +1,56 @@
+"""The hooks a ttrl-kit plugin can implement.  This module is the whole plugin contract.
+
+A plugin is a module named by an entry point in the ``ttrl_kit`` group::
+
+    [project.entry-points.ttrl_kit]
+    my_task = "my_package.plugin"
+
+and implements any of the hooks below with ``@ttrl_kit.hookimpl``.  Each hook receives a
+``register`` callable; calling it is the only way to contribute something, so a plugin
+never needs to import the registry or know about engines.  Names must be unique across
+plugins: a clash is reported as a failure of the later plugin and the first one wins.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ttrl_kit")
+hookimpl = pluggy.HookimplMarker("ttrl_kit")
+
+Register = Callable[..., None]
+
+
+@hookspec
+def register_tasks(register: Register) -> None:
+    """Contribute tasks: ``register(name, factory, description="")``.
+
+    ``factory(**options)`` returns an object implementing :class:`ttrl_kit.Task`.
+    Options come from ``--task-option k=v`` / ``--task-config FILE`` on the command line
+    or the ``task.options`` mapping of a run config; a factory should raise
+    :class:`ttrl_kit.ConfigError` with a one-line message for bad options.
+    """
+
+
+@hookspec
+def register_estimators(register: Register) -> None:
+    """Contribute reward estimators: ``register(name, factory, description="")``.
+
+    ``factory(**options)`` returns an object implementing :class:`ttrl_kit.Estimator`
+    (``estimate(classes, n_train=None) -> Estimate``).  Estimators never see gold labels.
+    """
+
+
+@hookspec
+def register_datasets(register: Register) -> None:
+    """Contribute dataset loaders: ``register(name, loader, description="")``.
+
+    ``loader(source: str, **options)`` returns a list of row dicts, where ``source`` is a
+    local file (JSON, JSONL, parquet, CSV: whatever the loader supports) or a hub name.
+    Rows are what :meth:`Task.build_prompt` and :meth:`Task.gold_label` read; each row
+    should carry a stable ``id`` so engines can key groups by prompt id.
+    """
+
+
