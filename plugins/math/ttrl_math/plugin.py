@@ -35,3 +35,10 @@ class MathTask(KeyedTask):
 @hookimpl
 def register_tasks(register):
     register("math", MathTask, "math word problems: numeric answers")
+
+
+@hookimpl
+def register_datasets(register):
+    from ttrl_math.arithmetic import load_arithmetic
+
+    register("arithmetic", load_arithmetic, "seeded synthetic arithmetic questions (offline demo task)")
