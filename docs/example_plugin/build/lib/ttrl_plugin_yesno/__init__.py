@@ -1,0 +1,1 @@
+"""An example third-party ttrl-kit plugin (see docs/writing-a-plugin.md)."""
