@@ -1,0 +1,53 @@
+"""The dependency rules of DEVELOPERS.md, checked on the source (ast, not grep)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PLUGIN_PACKAGES = {p.name for p in (REPO / "plugins").glob("*/ttrl_*") if p.is_dir()}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+    return out
+
+
+def py_files(root: Path):
+    return [p for p in root.rglob("*.py") if "tests" not in p.parts]
+
+
+def offending(files, forbidden_prefixes):
+    bad = []
+    for f in files:
+        for mod in imports_of(f):
+            if any(mod == p or mod.startswith(p + ".") for p in forbidden_prefixes):
+                bad.append(f"{f.relative_to(REPO)} imports {mod}")
+    return bad
+
+
+def test_plugin_packages_exist():
+    assert {"ttrl_math", "ttrl_text_cls", "ttrl_multimodal"} <= PLUGIN_PACKAGES
+
+
+def test_core_knows_no_engine_cli_or_plugin():
+    forbidden = {"ttrl_kit.engines", "ttrl_kit.cli", *PLUGIN_PACKAGES}
+    assert offending(py_files(REPO / "ttrl_kit" / "core"), forbidden) == []
+
+
+def test_engines_never_import_a_plugin():
+    assert offending(py_files(REPO / "ttrl_kit" / "engines"), PLUGIN_PACKAGES) == []
+
+
+@pytest.mark.parametrize("plugin", sorted(PLUGIN_PACKAGES))
+def test_plugins_know_only_the_core(plugin):
+    root = next((REPO / "plugins").glob(f"*/{plugin}"))
+    others = PLUGIN_PACKAGES - {plugin}
+    assert offending(py_files(root), {"ttrl_kit.engines", "ttrl_kit.cli", *others}) == []
