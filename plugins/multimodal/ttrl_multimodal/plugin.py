@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
-import re
-
-from ttrl_kit import KeyedTask, hookimpl
-
-_TOKEN = re.compile(r"\b([A-D]|\d+)\b")
+from ttrl_kit import hookimpl
 
 
-class VisualQATask(KeyedTask):
-    """Placeholder: last option letter or integer in the response."""
+def _task(**options):
+    from ttrl_multimodal.task import VisualQATask
 
-    name = "multimodal"
+    return VisualQATask(**options)
 
-    def build_prompt(self, row):
-        return [{"role": "user", "content": [{"type": "image", "image": row.get("image")}, {"type": "text", "text": row["question"]}]}]
 
-    def gold_label(self, row):
-        return row.get("answer")
+def _visual_synth(source: str = "mixed", **options):
+    from ttrl_multimodal.synthetic import load_visual_synth
 
-    def extract_answer(self, response):
-        found = _TOKEN.findall(response)
-        return found[-1] if found else None
+    return load_visual_synth(source, **options)
 
-    def canonical_key(self, answer):
-        return answer.strip().upper() or None
+
+def _visual_file(source: str, **options):
+    from ttrl_multimodal.datasets import load_visual_file
+
+    return load_visual_file(source, **options)
 
 
 @hookimpl
 def register_tasks(register):
-    register("multimodal", VisualQATask, "vision-language questions: counts, choices, short answers")
+    register("multimodal", _task,
+             "vision-language questions (Qwen2-VL/2.5-VL): counts, option letters, LaTeX values, short phrases")
+
+
+@hookimpl
+def register_datasets(register):
+    register("visual_synth", _visual_synth,
+             "seeded offline pillow images: count the shapes, which is larger, read the digit (labels for reporting)")
+    register("visual_file", _visual_file,
+             "local JSONL/JSON/parquet rows with image paths, data URIs or {bytes,path} records (Geometry3K layout)")
