@@ -1,0 +1,134 @@
+"""Score one prompt's group of OpenRLHF rollout responses with a ttrl-kit estimator.
+
+OpenRLHF's rollout workers return, per prompt, a list of response dicts
+(``observation_tokens``, ``action_ranges``, ``prompt``, ``label``, ``reward``, ``scores``,
+``extra_logs``, ...).  This module turns such a list into TTRL rewards in ONE estimator call
+and writes them back into the dicts, before OpenRLHF converts them into ``Experience``s.
+It imports nothing from OpenRLHF, so it is testable on its own and survives refactors of
+the trainer code around it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.records import GroupResult
+from ttrl_kit.core.scoring import GroupScorer
+from ttrl_kit.engines.openrlhf.config import TTRLConfig
+
+PREFIX = "ttrl/"
+"""Prefix of every metric the hook adds to OpenRLHF's ``extra_logs`` (shown as ``train/ttrl/...``)."""
+
+LABEL_METRICS = ("label_accuracy", "reward_accuracy", "gold_accuracy")
+"""Batch-level metrics that need gold labels (``--data.label_key``); never used for rewards."""
+
+
+def response_text(response: Mapping[str, Any], tokenizer: Any) -> str:
+    """The generated text of one response: the tokens inside its ``action_ranges``.
+
+    Special tokens are dropped (an end-of-turn marker is not part of the answer); prompt
+    tokens are never included, so an instruction such as "put your answer in \\boxed{}"
+    cannot be voted on.
+    """
+    tokens = response.get("observation_tokens") or []
+    action: list[int] = []
+    for start, end in response.get("action_ranges") or []:
+        action.extend(tokens[start:end])
+    if not action:
+        return ""
+    return tokenizer.decode(action, skip_special_tokens=True)
+
+
+def gold_of(response: Mapping[str, Any]) -> str | None:
+    """The gold label OpenRLHF attached (``--data.label_key``), or None when unlabelled
+    (OpenRLHF passes ``""`` when the flag is unset)."""
+    label = response.get("label")
+    if label is None:
+        return None
+    label = str(label)
+    return label if label.strip() else None
+
+
+@dataclass
+class ScoredGroup:
+    """One group after voting: the responses OpenRLHF will train on, and the result."""
+
+    kept: list[dict]
+    result: GroupResult
+
+
+class GroupRewarder:
+    """Holds the scorer (built lazily, once per process) and applies it group by group."""
+
+    def __init__(self, config: TTRLConfig, scorer_factory: Callable[[TTRLConfig], GroupScorer] | None = None) -> None:
+        self.config = config
+        self._factory = scorer_factory or _scorer_from_registry
+        self._scorer: GroupScorer | None = None
+        self.calls = 0  # estimator calls, one per prompt group (tests and logs read it)
+
+    @property
+    def scorer(self) -> GroupScorer:
+        if self._scorer is None:
+            self._scorer = self._factory(self.config)
+        return self._scorer
+
+    def n_votes(self, n_train: int) -> int:
+        """Samples to draw per prompt; checked against the trained count OpenRLHF uses."""
+        n_votes = self.config.n_votes if self.config.n_votes is not None else n_train
+        if n_votes < n_train:
+            raise ConfigError(
+                f"n_votes={n_votes} is smaller than --rollout.n_samples_per_prompt={n_train}: "
+                "TTRL votes over at least as many samples as it trains on"
+            )
+        return n_votes
+
+    def score_group(self, responses: Sequence[dict], tokenizer: Any, n_train: int) -> ScoredGroup:
+        """Vote over ALL responses of one prompt, keep the first ``n_train`` (generation
+        order, as TTRL v3 does) and write reward, score and per-group stats into them."""
+        if len(responses) < n_train:
+            raise RuntimeError(f"rollout returned {len(responses)} responses for one prompt, expected >= {n_train}")
+        texts = [response_text(r, tokenizer) for r in responses]
+        gold = gold_of(responses[0]) if responses else None
+        self.calls += 1
+        result = self.scorer.score(texts, gold=gold, n_train=n_train)
+        stats = {PREFIX + k: float(v) for k, v in result.estimate.stats.items()}
+        kept = []
+        for response, reward in zip(responses[:n_train], result.rewards):
+            out = dict(response)
+            out["reward"] = float(reward)
+            out["scores"] = float(reward)  # dynamic filtering reads scores
+            out["extra_logs"] = dict(stats)
+            kept.append(out)
+        return ScoredGroup(kept=kept, result=result)
+
+
+def label_metrics(results: Sequence[GroupResult]) -> dict[str, float]:
+    """Gold-label metrics over the labelled groups of one generation call.
+
+    ``label_accuracy``: voted label equals gold; ``reward_accuracy``: pseudo-reward equals
+    the gold reward (over trained samples); ``gold_accuracy``: fraction of votes that are
+    correct (avg@n).  NaN when no group had a label, so a missing value is never shown as 0.
+    """
+    labelled = [r for r in results if r.gold is not None]
+    if not labelled:
+        return {PREFIX + k: math.nan for k in LABEL_METRICS}
+    n = len(labelled)
+    return {
+        PREFIX + "label_accuracy": sum(1.0 for r in labelled if r.label_correct) / n,
+        PREFIX + "reward_accuracy": sum(r.reward_accuracy or 0.0 for r in labelled) / n,
+        PREFIX + "gold_accuracy": sum(
+            (sum(r.sample_correct) / len(r.sample_correct)) if r.sample_correct else 0.0 for r in labelled
+        ) / n,
+    }
+
+
+def _scorer_from_registry(config: TTRLConfig) -> GroupScorer:
+    return GroupScorer.from_names(
+        config.task,
+        config.estimator,
+        task_options=config.task_options,
+        estimator_options=config.estimator_options,
+    )
