@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import re
-
-from ttrl_kit import KeyedTask, hookimpl
-
-
-class TextClassificationTask(KeyedTask):
-    """Placeholder: the last label word in the response is the answer."""
-
-    name = "text_cls"
-
-    def __init__(self, labels=("positive", "negative")):
-        self.labels = tuple(str(x).lower() for x in labels)
-        self._re = re.compile(r"\b(" + "|".join(map(re.escape, self.labels)) + r")\b", re.I)
-
-    def build_prompt(self, row):
-        return [{"role": "user", "content": f"{row['text']}\nAnswer with one of: {', '.join(self.labels)}."}]
-
-    def gold_label(self, row):
-        return row.get("label")
-
-    def extract_answer(self, response):
-        found = self._re.findall(response)
-        return found[-1].lower() if found else None
-
-    def canonical_key(self, answer):
-        a = answer.strip().lower()
-        return a if a in self.labels else None
+from ttrl_kit import hookimpl
 
 
 @hookimpl
 def register_tasks(register):
-    register("text_cls", TextClassificationTask, "text classification by label voting")
+    from ttrl_text_cls.task import TextClassificationTask
+
+    register(
+        "text_cls",
+        TextClassificationTask,
+        "text classification by label voting (labels, verbalizers, option letters from task options)",
+    )
+
+
+@hookimpl
+def register_datasets(register):
+    from ttrl_text_cls import datasets
+
+    register("text_cls", datasets.load_auto, "labelled/unlabelled text: JSONL, CSV/TSV or hf:NAME, by source")
+    register("text_cls_jsonl", datasets.load_jsonl, "text rows from JSON Lines (id, text, label)")
+    register("text_cls_csv", datasets.load_csv, "text rows from CSV/TSV with a header")
+    register("text_cls_hub", datasets.load_hub, "text rows from a Hugging Face hub dataset (needs datasets)")
