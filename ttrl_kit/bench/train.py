@@ -1,0 +1,139 @@
+"""Train mode: a short TTRL run per model x task x estimator through the embedded engine.
+
+The bench writes an ordinary ``ttrl-kit train`` config for each cell (so any cell can be
+rerun or inspected by hand) and runs it in a child process: training memory is returned to
+the OS when the run ends, and a crash of one run is recorded as a failed cell while the rest
+of the grid goes on.  An interrupted run is continued with ``ttrl-kit train --resume``; a
+complete one is never rerun.  Before/after numbers are the engine's own evaluation (same
+questions, same sampler, k samples each), read from the run directory's ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from ttrl_kit.bench.config import BenchConfig, EstimatorSpec, ModelSpec, TaskSpec, fingerprint
+
+TRAIN_VERSION = "train-v1"
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def engine_config(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec, run_dir: Path) -> dict[str, Any]:
+    """The ``ttrl-kit train`` config of one cell: the grid's names and sampling settings,
+    then the bench's ``train.engine`` sections on top (those win)."""
+    s = task.sampling
+    options = dict(est.options)
+    n_train = options.pop("n_train", None)
+    n_votes = est.n_votes or s.n
+    data: dict[str, Any] = {
+        "model": {"name": model.name, "dtype": model.dtype},
+        "data": {"dataset": task.dataset, "source": task.source, "options": dict(task.dataset_options),
+                 "id_field": task.id_field},
+        "task": {"name": task.task, "options": dict(task.task_options)},
+        "estimator": {"name": est.name, "options": options},
+        "ttrl": {"n_votes": n_votes, "n_train": n_train or n_votes},
+        "generation": {"temperature": s.temperature, "top_p": s.top_p, "top_k": s.top_k,
+                       "max_completion_length": s.max_new_tokens},
+        "train": {"seed": cfg.seed},
+        "eval": {"k": s.n, "batch_prompts": s.prompts_per_batch, "max_questions": task.limit},
+    }
+    data = _merge(data, cfg.train.engine)
+    data["output"] = {"dir": str(run_dir)}
+    return data
+
+
+def _row_from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    k = summary.get("k")
+    test = summary.get("test") or {}
+    before, after = test.get("before") or {}, test.get("after") or {}
+    training = summary.get("training") or {}
+    last = training.get("last") or {}
+    return {
+        "steps": summary.get("steps"),
+        "train_s": training.get("train_time_s"),
+        "k": k,
+        "before_avg_at_k": before.get("pass@1 (avg@k)"),
+        "after_avg_at_k": after.get("pass@1 (avg@k)"),
+        "before_maj_at_k": before.get(f"maj@{k}"),
+        "after_maj_at_k": after.get(f"maj@{k}"),
+        "before_pass_at_k": before.get(f"pass@{k}"),
+        "after_pass_at_k": after.get(f"pass@{k}"),
+        "label_accuracy": last.get("label_accuracy"),
+        "estimate_share": training.get("estimate_share_mean"),
+    }
+
+
+def run_train_cell(
+    cfg: BenchConfig,
+    model: ModelSpec,
+    task: TaskSpec,
+    est: EstimatorSpec,
+    out_dir: Path,
+    *,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Run (or resume, or reuse) one training cell; returns its result row."""
+    run_dir = out_dir / "train" / model.id / task.id / est.id
+    cell_path = out_dir / "cells" / "train" / model.id / task.id / f"{est.id}.json"
+    base = {"mode": "train", "model": model.id, "task": task.id, "estimator": est.id, "run_dir": str(run_dir)}
+    engine_cfg = engine_config(cfg, model, task, est, run_dir)
+    key = fingerprint(TRAIN_VERSION, engine_cfg)
+    try:
+        cached = json.loads(cell_path.read_text(encoding="utf-8"))
+        if cached.get("key") == key and cached.get("row", {}).get("status") == "ok":
+            return cached["row"]
+    except (OSError, ValueError):
+        pass
+    cell_path.parent.mkdir(parents=True, exist_ok=True)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    cfg_path = out_dir / "train" / model.id / task.id / f"{est.id}.yaml"
+    import yaml
+
+    previous = None
+    if cfg_path.is_file():
+        try:
+            previous = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            previous = None
+    if previous != engine_cfg and run_dir.exists():
+        # The cell's settings changed: the old run answers a different question.
+        import shutil
+
+        shutil.rmtree(run_dir)
+    cfg_path.write_text(yaml.safe_dump(engine_cfg, sort_keys=False), encoding="utf-8")
+    cmd = [sys.executable, "-m", "ttrl_kit.cli.main", "train"]
+    if (run_dir / "config.yaml").is_file():
+        cmd += ["--resume", str(run_dir)]
+    else:
+        cmd += [str(cfg_path), "--output", str(run_dir)]
+    log(f"train {model.id}/{task.id}/{est.id}: {' '.join(cmd[2:])}")
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True, env=dict(os.environ))
+    wall = time.perf_counter() - t0
+    summary_path = run_dir / "summary.json"
+    if proc.returncode != 0 or not summary_path.is_file():
+        reason = f"ttrl-kit train exited {proc.returncode}; see {run_dir}"
+        row = {**base, "status": "failed", "reason": reason, "wall_s": round(wall, 1)}
+    else:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        row = {**base, "status": "ok", **_row_from_summary(summary), "wall_s": round(wall, 1)}
+    tmp = cell_path.with_name(cell_path.name + ".tmp")
+    tmp.write_text(json.dumps({"key": key, "row": row, "engine_config": engine_cfg}, indent=1), encoding="utf-8")
+    os.replace(tmp, cell_path)
+    return row
