@@ -46,7 +46,8 @@ _CHOICE_LEAD = r"^\(?([A-J])[.):]\s+\S"  # "B. the square", "(B) square"
 _CHOICE_WORD = re.compile(r"^(?:option|choice)\s*\(?([A-J])\)?[.)]?$", re.I)
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _FRACTION = re.compile(r"^([+-]?\d+)\s*/\s*(\d+)$")
-_COUNT_PHRASE = re.compile(r"^([+-]?\d+(?:\.\d+)?|[a-z]+)\s+[a-z]+(?:\s+[a-z]+)?$")
+_COUNT_PHRASE = re.compile(
+    r"^(?:there\s+(?:are|is)\s+|i\s+(?:see|count)\s+)?([+-]?\d+(?:\.\d+)?|[a-z]+)(?:\s+[a-z]+){0,2}$")
 _MATHY = re.compile(r"\\[a-zA-Z]+|\^|_|\d\s*[a-z]\b|[a-z]\s*=|\d")
 _ARTICLES = {"a", "an", "the"}
 
@@ -81,7 +82,15 @@ def _clean(span: str) -> str:
 
 
 def extract_span(response: str, *, strict: bool = False) -> str | None:
-    """The final answer span of a response, or ``None`` (see the module docstring)."""
+    """The final answer span of a response, or ``None`` (see the module docstring).
+
+    A span longer than ``MAX_ANSWER_CHARS`` abstains: it is prose or garbage, not an answer.
+    """
+    span = _extract(response, strict)
+    return span if span is not None and len(span) <= MAX_ANSWER_CHARS else None
+
+
+def _extract(response: str, strict: bool) -> str | None:
     if not isinstance(response, str) or not response.strip():
         return None
     text = response[-MAX_RESPONSE_CHARS:]

@@ -41,34 +41,48 @@ def smart_resize(height: int, width: int, *, factor: int = FACTOR, min_pixels: i
                  max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
     """The ``(height, width)`` an image should be resized to before patching.
 
-    Rules, in order: (1) each side is rounded to the nearest multiple of ``factor`` (at least
-    one unit); (2) if the area then exceeds ``max_pixels`` both sides are scaled down by the
-    same factor ``s = sqrt(area / max_pixels)`` and floored to a multiple of ``factor``, so the
-    result never exceeds the budget; (3) if the area is below ``min_pixels`` both sides are
-    scaled up by ``sqrt(min_pixels / area)`` and ceiled, so the result is never below it.
-    The aspect ratio moves by at most one unit per side.
+    Works in grid units of ``factor`` pixels: (1) round each side to the nearest unit (at
+    least one); (2) if the area exceeds ``max_pixels`` scale both sides by the same
+    ``sqrt(area / max_pixels)`` and floor, if it is below ``min_pixels`` scale up and ceil;
+    (3) repair what rounding broke, one unit at a time, always on the side that keeps the
+    aspect ratio closest.  Guarantees: both sides are multiples of ``factor``; the area never
+    exceeds ``max_pixels`` (the token budget is a hard limit); the area reaches ``min_pixels``
+    whenever ``max_pixels >= 2 * min_pixels`` (with a tighter window no grid shape of the right
+    aspect may exist, and the maximum wins).
     """
     if height <= 0 or width <= 0:
         raise ValueError(f"image size must be positive, got {height}x{width}")
+    if max_pixels < factor * factor:
+        raise ValueError(f"max_pixels ({max_pixels}) is smaller than one {factor}x{factor} unit")
     if min_pixels > max_pixels:
         raise ValueError(f"min_pixels ({min_pixels}) is larger than max_pixels ({max_pixels})")
     if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
         raise ValueError(f"aspect ratio {max(height, width) / min(height, width):.0f} exceeds {MAX_ASPECT_RATIO:.0f}")
+    unit = factor * factor
+    u_max = max_pixels // unit
+    u_min = min(u_max, -(-min_pixels // unit))
+    aspect = height / width
 
-    def nearest(x: float) -> int:
-        return max(factor, int(round(x / factor)) * factor)
+    hu, wu = max(1, round(height / factor)), max(1, round(width / factor))
+    if hu * wu > u_max:
+        scale = math.sqrt(height * width / (u_max * unit))
+        hu, wu = max(1, math.floor(height / scale / factor)), max(1, math.floor(width / scale / factor))
+    elif hu * wu < u_min:
+        scale = math.sqrt(u_min * unit / (height * width))
+        hu, wu = math.ceil(height * scale / factor), math.ceil(width * scale / factor)
 
-    h, w = nearest(height), nearest(width)
-    area = height * width
-    if h * w > max_pixels:
-        scale = math.sqrt(area / max_pixels)
-        h = max(factor, int(math.floor(height / scale / factor)) * factor)
-        w = max(factor, int(math.floor(width / scale / factor)) * factor)
-    elif h * w < min_pixels:
-        scale = math.sqrt(min_pixels / area)
-        h = int(math.ceil(height * scale / factor)) * factor
-        w = int(math.ceil(width * scale / factor)) * factor
-    return h, w
+    def distortion(h: int, w: int) -> float:
+        return abs(math.log((h / w) / aspect))
+
+    while hu * wu > u_max:  # shrink, keeping the aspect ratio closest
+        options = [(h, w) for h, w in ((hu - 1, wu), (hu, wu - 1)) if h >= 1 and w >= 1]
+        hu, wu = min(options, key=lambda s: distortion(*s))
+    while hu * wu < u_min:  # grow, without breaking the maximum
+        options = [(h, w) for h, w in ((hu + 1, wu), (hu, wu + 1)) if h * w <= u_max]
+        if not options:
+            break
+        hu, wu = min(options, key=lambda s: distortion(*s))
+    return hu * factor, wu * factor
 
 
 def check_pixel_budget(min_pixels: Any, max_pixels: Any, where: str = "multimodal") -> tuple[int, int]:
