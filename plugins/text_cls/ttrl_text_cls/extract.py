@@ -232,6 +232,18 @@ class Extractor:
             return self._complement.get(m.label)
         return m.label
 
+    @staticmethod
+    def _inside(mentions: list[Mention], lo: int, hi: int) -> list[int]:
+        """Indices of the mentions lying within ``[lo, hi)`` (mentions are sorted by start
+        and never overlap, so a binary search bounds the work)."""
+        k = _bisect_start(mentions, lo)
+        out = []
+        while k < len(mentions) and mentions[k].start < hi:
+            if mentions[k].end <= hi:
+                out.append(k)
+            k += 1
+        return out
+
     # -- tiers ---------------------------------------------------------------------------
     def _cued(self, text: str, mentions: list[Mention]) -> str | None:
         if self._cue_re is None:
@@ -247,9 +259,7 @@ class Extractor:
             if end_m is not None and end_m.start() == 0:
                 continue
             answer = None
-            for i, m in enumerate(mentions):
-                if m.start < wstart or m.end > wend:
-                    continue
+            for i in self._inside(mentions, wstart, wend):
                 ans = self._answer_of(text, mentions, i)
                 if ans is not None:
                     answer = ans
@@ -264,7 +274,7 @@ class Extractor:
         best: tuple[int, str] | None = None
         for pat in _EMPHASIS:
             for m in pat.finditer(text):
-                inner = [k for k, x in enumerate(mentions) if x.start >= m.start(1) and x.end <= m.end(1)]
+                inner = self._inside(mentions, m.start(1), m.end(1))
                 labels = {self._answer_of(text, mentions, k) for k in inner}
                 labels.discard(None)
                 # Negated mentions inside the span ("**not negative**") are not answers.
@@ -300,3 +310,14 @@ class Extractor:
             if ans is not None:
                 return ans
         return None
+
+
+def _bisect_start(mentions: list[Mention], lo: int) -> int:
+    a, b = 0, len(mentions)
+    while a < b:
+        mid = (a + b) // 2
+        if mentions[mid].start < lo:
+            a = mid + 1
+        else:
+            b = mid
+    return a

@@ -115,8 +115,9 @@ def classification_report(
         return ClassificationReport(0, labels, columns, 0.0, 0.0, 0.0, 0.0, empty, unknown)
     cm = confusion_matrix(y_true, y_pred, labels=list(columns))
     with warnings.catch_warnings():
-        # MCC of a constant prediction is 0 by definition; sklearn warns about it.
-        warnings.simplefilter("ignore", RuntimeWarning)
+        # MCC of a constant or single-class sample is 0 by definition; sklearn warns about
+        # it (RuntimeWarning / UserWarning), which is noise in a training log.
+        warnings.simplefilter("ignore")
         mcc = float(matthews_corrcoef(y_true, y_pred))
     if math.isnan(mcc):
         mcc = 0.0
