@@ -25,7 +25,12 @@ from ttrl_multimodal.extract import answer_kind, extract_span, normalise_phrase
     ("", None),
     ("   ", None),
     ("Looking at the picture there are many things and I cannot tell what they are at all", None),
-    ("\\boxed{3", "\\boxed{3"),  # unbalanced box is not a box; short text fallback keeps it
+    ("\\boxed{3", "3"),  # an unbalanced box is not a box; the short reply holds one number
+    ("The digit is 9.", "9"),
+    ("It looks like a purple 9", "9"),
+    ("I see two circles", "two"),
+    ("2 red and 3 blue", "2 red and 3 blue"),  # two numbers: not a single count
+    ("The larger one is red", "The larger one is red"),
 ])
 def test_extract_span(response, span):
     assert extract_span(response) == span

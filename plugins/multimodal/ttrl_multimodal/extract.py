@@ -50,6 +50,7 @@ _COUNT_PHRASE = re.compile(
     r"^(?:there\s+(?:are|is)\s+|i\s+(?:see|count)\s+)?([+-]?\d+(?:\.\d+)?|[a-z]+)(?:\s+[a-z]+){0,2}$")
 _MATHY = re.compile(r"\\[a-zA-Z]+|\^|_|\d\s*[a-z]\b|[a-z]\s*=|\d")
 _ARTICLES = {"a", "an", "the"}
+_NOT_COUNTS = {"one", "no", "none"}  # "the larger one", "no": words, not counts, inside a sentence
 
 
 def _boxed_spans(text: str) -> list[str]:
@@ -113,6 +114,11 @@ def _extract(response: str, strict: bool) -> str | None:
         return _clean(span) or None
     plain = body.strip()
     if len(plain.split()) <= SHORT_WORDS and len(plain) <= MAX_ANSWER_CHARS:
+        # "The digit is 9." / "I see two circles": a short reply with exactly one number is that number.
+        numbers = _LAST_NUMBER.findall(plain) + [w for w in re.findall(r"[a-z]+", plain.lower())
+                                                 if w in NUMBER_WORDS and w not in _NOT_COUNTS]
+        if len(numbers) == 1:
+            return numbers[0]
         return _clean(plain) or None
     marks = _OPTION_MARK.findall(body)
     if marks:
