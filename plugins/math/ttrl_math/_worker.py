@@ -1,0 +1,52 @@
+"""Worker subprocess entry point: JSON lines in, one JSON line per answer out.
+
+Started by :class:`ttrl_math.sandbox.Worker`; never run on its own.  The parent kills it
+when an answer overruns its deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _limit_memory(max_bytes: int = 2 << 30) -> None:
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def main() -> None:
+    _limit_memory()
+    from ttrl_math.canon import canonicalize
+
+    out = sys.stdout.buffer
+    out.write(b"ready\n")
+    out.flush()
+    for raw in sys.stdin.buffer:
+        try:
+            req = json.loads(raw)
+            items = req["items"]
+            choices = req.get("choices")
+        except (ValueError, KeyError, TypeError):
+            continue
+        for ans in items:
+            try:
+                info = canonicalize(ans, choices)
+            except Exception:  # defensive: one bad answer must not end the worker
+                info = None
+            try:
+                line = json.dumps(info, ensure_ascii=True)
+            except (TypeError, ValueError):
+                line = "null"
+            out.write(line.encode("ascii") + b"\n")
+            out.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""Bucket keys and the representative-level equivalence check (symmetric by construction).
+
+``bucket_key(info)`` is the exact part: rationals as reduced ``(p, q)``, other constants and
+expressions as their 12-significant-digit fingerprints, containers recursively (sets sorted).
+``equivalent(a, b)`` runs only between bucket representatives and adds the *policies*
+that are not plain identity (see the plugin README for the rationale):
+
+* a decimal written with ``k`` places (>= 2 significant digits) equals an exact value that
+  has no terminating decimal expansion (``1/3``, ``\\sqrt2``, ``\\pi``) when it is that value
+  rounded to ``k`` places; terminating values (``12.25``) must match exactly;
+* ``x^\\circ`` equals ``x*pi/180`` when the other side contains ``\\pi``;
+* tuples ``(a, b)`` equal open intervals ``(a, b)``; a plain comma list equals a set or a
+  ``1 and 2`` list as a multiset, while two plain comma lists compare in order;
+* an assignment ``y = -x/2 + 3/4`` equals the equation ``2x + 4y - 3 = 0`` (same line);
+* fingerprints are compared at full precision (relative 1e-20), so two values that fall on
+  either side of a 12-digit rounding boundary are still merged.
+
+Every rule is applied to ``(a, b)`` and ``(b, a)``, so the relation is symmetric.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Hashable
+
+import mpmath
+
+_TOL = mpmath.mpf(10) ** -20
+
+
+def bucket_key(info: dict | None) -> Hashable | None:
+    if info is None:
+        return None
+    return _key(info["v"])
+
+
+def _k12(s: str) -> str:
+    x = mpmath.mpf(s)
+    return "0" if x == 0 else mpmath.nstr(x, 12, min_fixed=-1, max_fixed=-1)
+
+
+def _key(v: list) -> Hashable:
+    tag = v[0]
+    if tag == "q":
+        return ("q", v[1], v[2])
+    if tag == "n":
+        return ("n", _k12(v[1]), _k12(v[2]))
+    if tag == "e":
+        return ("e", tuple(v[1]), tuple((_k12(a), _k12(b)) for a, b in v[2]))
+    if tag == "eq":
+        return ("eq", tuple(v[1]), tuple((_k12(a), _k12(b)) for a, b in v[2]))
+    if tag == "assign":
+        if len(v[1]) == 1:
+            return _key(v[1][0][1])
+        return ("assign", tuple(sorted((n, _key(x)) for n, x in v[1])))
+    if tag == "iv":
+        return ("iv", _key(v[1]), _key(v[2]), v[3], v[4])
+    if tag in ("tuple", "list", "ratio"):
+        return (tag, tuple(_key(x) for x in v[1]))
+    if tag == "set":
+        return ("set", tuple(sorted(set(_key(x) for x in v[1]), key=repr)))
+    if tag == "union":
+        return ("union", tuple(sorted((_key(x) for x in v[1]), key=repr)))
+    if tag == "mat":
+        return ("mat", v[1], v[2], tuple(_key(x) for x in v[3]))
+    if tag == "ne":
+        return ("ne", _key(v[1]))
+    if tag == "inf":
+        return ("inf", v[1])
+    return (tag,) + tuple(str(x) for x in v[1:])
+
+
+# ----------------------------------------------------------------------------- equivalence
+
+def equivalent(a: dict | None, b: dict | None, *, grading: bool = False) -> bool:
+    """Symmetric equivalence of two canonical infos (see module docstring)."""
+    if a is None or b is None:
+        return False
+    try:
+        return _eq_top(a, b) or _eq_top(b, a)
+    except (ValueError, ZeroDivisionError, TypeError, IndexError, KeyError, RecursionError):
+        return False
+
+
+def _eq_top(a: dict, b: dict) -> bool:
+    va, vb = a["v"], b["v"]
+    if _key(va) == _key(vb):
+        return True
+    if a.get("deg") and not b.get("deg") and b.get("pi") and _scalar(va) and _scalar(vb):
+        deg = _num(va) * mpmath.pi / 180
+        return _close(deg, _num(vb))
+    return _eq(va, vb)
+
+
+def _scalar(v: list) -> bool:
+    return v[0] in ("q", "n") or (v[0] == "assign" and len(v[1]) == 1 and v[1][0][1][0] in ("q", "n"))
+
+
+def _num(v: list) -> Any:
+    if v[0] == "assign":
+        v = v[1][0][1]
+    if v[0] == "q":
+        return mpmath.mpc(mpmath.mpf(v[1]) / v[2])
+    return mpmath.mpc(mpmath.mpf(v[1]), mpmath.mpf(v[2]))
+
+
+def _close(x: Any, y: Any) -> bool:
+    scale = max(abs(x), abs(y), mpmath.mpf(1) if (x == 0 or y == 0) else mpmath.mpf(0))
+    return abs(x - y) <= _TOL * scale
+
+
+def _terminates(q: Fraction) -> bool:
+    d = q.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def _sig_digits(v: list) -> int:
+    """Significant digits of a decimal literal with ``v[3]`` places (``0.0833`` -> 3)."""
+    digits = abs(Fraction(v[1], v[2])) * 10 ** v[3]
+    return len(str(int(digits)).lstrip("0"))
+
+
+def _rounded_match(dec: list, other: list) -> bool:
+    """``dec`` is a decimal literal with ``dp`` places; ``other`` an exact non-terminating value."""
+    if dec[0] != "q" or dec[3] is None or other[0] not in ("q", "n"):
+        return False
+    if other[0] == "q" and _terminates(Fraction(other[1], other[2])):
+        return False
+    if other[0] == "n" and abs(mpmath.mpf(other[2])) > 0:
+        return False
+    if _sig_digits(dec) < 2:
+        return False
+    x = _num(other).real
+    d = mpmath.mpf(dec[1]) / dec[2]
+    half = mpmath.mpf(10) ** (-dec[3]) / 2
+    return abs(x - d) <= half * (1 + mpmath.mpf(10) ** -12)
+
+
+def _eq(a: list, b: list) -> bool:
+    ta, tb = a[0], b[0]
+    if ta == "assign" and len(a[1]) == 1:
+        if tb == "eq" and len(a) > 2 and a[2] is not None:
+            return _fp_eq(["eq"] + a[2], b)
+        return _eq(a[1][0][1], b) or _eq(b, a[1][0][1])
+    if ta in ("q", "n") and tb in ("q", "n"):
+        if _close(_num(a), _num(b)):
+            return True
+        return _rounded_match(a, b) or _rounded_match(b, a)
+    if ta == tb == "e":
+        return a[1] == b[1] and _fps_close(a[2], b[2])
+    if ta == tb == "eq":
+        return _fp_eq(a, b)
+    if ta == "tuple" and tb == "iv":
+        return len(a[1]) == 2 and not b[3] and not b[4] and _seq_eq(a[1], [b[1], b[2]])
+    if ta == "iv" and tb == "iv":
+        return a[3] == b[3] and a[4] == b[4] and _eq_sym(a[1], b[1]) and _eq_sym(a[2], b[2])
+    if ta == "inf" and tb == "inf":
+        return a[1] == b[1]
+    if ta == tb and ta in ("tuple", "ratio"):
+        return _seq_eq(a[1], b[1])
+    if ta == tb == "mat":
+        return a[1] == b[1] and a[2] == b[2] and _seq_eq(a[3], b[3])
+    if ta == tb == "list" or (ta == "list" and tb == "tuple"):
+        return _seq_eq(a[1], b[1])
+    if ta in ("list", "set") and tb in ("set",):
+        return _set_eq(a[1], b[1])
+    if ta == "list" and tb == "assign":
+        return _seq_eq(a[1], [p[1] for p in b[1]])
+    if ta == tb == "assign":
+        da, db = dict((n, x) for n, x in a[1]), dict((n, x) for n, x in b[1])
+        if set(da) == set(db):
+            return all(_eq_sym(da[n], db[n]) for n in da)
+        return _seq_eq([p[1] for p in a[1]], [p[1] for p in b[1]])
+    if ta == "set" and tb == "assign":
+        return _set_eq(a[1], [p[1] for p in b[1]])
+    if ta == "set" and len(a[1]) == 1 and tb not in ("set", "list"):
+        return _eq_sym(a[1][0], b)
+    if ta == "union" and tb == "union":
+        return len(a[1]) == len(b[1]) and _set_eq(a[1], b[1])
+    if ta == tb == "ne":
+        return _eq_sym(a[1], b[1])
+    return False
+
+
+def _eq_sym(x: list, y: list) -> bool:
+    return _key(x) == _key(y) or _eq(x, y) or _eq(y, x)
+
+
+def _seq_eq(xs: list, ys: list) -> bool:
+    return len(xs) == len(ys) and all(_eq_sym(x, y) for x, y in zip(xs, ys))
+
+
+def _set_eq(xs: list, ys: list) -> bool:
+    """Same elements (duplicates ignored), by a symmetric element relation."""
+    if len(xs) > 200 or len(ys) > 200:
+        return False
+    return all(any(_eq_sym(x, y) for y in ys) for x in xs) and all(any(_eq_sym(y, x) for x in xs) for y in ys)
+
+
+def _fps_close(fa: list, fb: list) -> bool:
+    if len(fa) != len(fb):
+        return False
+    for (ar, ai), (br, bi) in zip(fa, fb):
+        if not _close(mpmath.mpc(mpmath.mpf(ar), mpmath.mpf(ai)), mpmath.mpc(mpmath.mpf(br), mpmath.mpf(bi))):
+            return False
+    return True
+
+
+def _fp_eq(a: list, b: list) -> bool:
+    return a[1] == b[1] and _fps_close(a[2], b[2])
+
+
+def grading_rejects(gold: dict, pred: dict) -> bool:
+    """Answer-form policy applied only when grading against a reference (never in voting):
+    when the reference is written as an interval or set, an inequality does not answer it."""
+    g, p = gold["v"], pred["v"]
+    return g[0] in ("iv", "union") and not (g[0] == "iv" and g[5]) and p[0] == "iv" and p[5]

@@ -1,0 +1,277 @@
+"""Pull the final answer out of a free-text response.
+
+Order (default mode): last ``\\boxed{}``/``\\fbox{}`` (adjacent boxes joined when only
+separators lie between them) -> "final answer is / the answer is / Final Answer:" phrase ->
+the whole text when it already looks like a bare answer -> markdown bold ``**73**`` -> the
+last math segment(s) (``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]``) -> the last number.
+``mode="boxed"`` returns only a boxed answer (TTRL's training-time convention).
+With ``choices`` (e.g. ``"ABCD"``) a multiple-choice letter is extracted instead; only a
+capital letter in an answer position counts, so the article "a" is never option A.
+
+Every regex here is linear (no nested quantifiers over the same characters) and runs over
+at most :data:`limits.MAX_RESPONSE_CHARS` characters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ttrl_math import limits
+
+_BOX = re.compile(r"\\(?:boxed|fbox)\s*(\{)|\\boxed\s+([^\s$]+)")
+_THINK_END = "</think>"
+_PHRASE = re.compile(
+    r"(?:final answer is|the answer is|answer is|final answer\s*:|answer\s*:|答案是|答案为|réponse\s*:)",
+    re.IGNORECASE,
+)
+_MINERVA = re.compile(r"final answer(?: is|:)\s*(.{0,300}?)\.?\s*I hope it is correct", re.IGNORECASE | re.DOTALL)
+_BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
+_NUMBER = re.compile(
+    r"-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?![\d,])|\d+(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+(?!\d|\.\d))?"
+)
+_MATH = re.compile(
+    r"(?<!\\)\$\$(?P<dd>.+?)(?<!\\)\$\$|\\\[(?P<br>.+?)\\\]|(?<!\\)\$(?P<d>(?:[^$\n\\]|\\[^\n])+?)\$"
+    r"|\\\((?P<pa>[^\n]+?)\\\)", re.DOTALL
+)
+_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
+_TEXTCMD = re.compile(r"\\(?:text|textbf|mathrm|mbox|textnormal|operatorname|mathbf)\s*\{[^{}]*\}")
+_CONNECT = re.compile(r"(?i)^[\s,;.]*(?:(?:and|or|&)[\s,;.]*)?$")
+
+
+def _fix_surrogates(s: str) -> str:
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "ignore").decode("utf-8", "ignore")
+
+
+def _brace_end(s: str, i: int) -> int:
+    depth = 0
+    n = len(s)
+    j = i
+    while j < n:
+        c = s[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return -1
+
+
+def boxed_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every ``\\boxed``/``\\fbox`` with balanced braces."""
+    out = []
+    pos = 0
+    while True:
+        m = _BOX.search(text, pos)
+        if m is None:
+            break
+        if m.group(1) is not None:
+            end = _brace_end(text, m.start(1))
+            if end < 0:
+                pos = m.end()
+                continue
+            out.append((m.start(), end + 1, text[m.start(1) + 1: end]))
+            pos = end + 1
+        else:
+            out.append((m.start(), m.end(), m.group(2)))
+            pos = m.end()
+        if len(out) > 1000:
+            break
+    return out
+
+
+def _separator_only(between: str) -> bool:
+    """Text between two boxes / math segments that still reads as one answer list."""
+    t = _TEXTCMD.sub(lambda m: " " + m.group(0)[m.group(0).index("{") + 1: -1] + " ", between)
+    t = re.sub(r"\\\(|\\\)|\\\[|\\\]|\$|\\quad|\\qquad|\\,|\\;|\\ |\\\\", " ", t)
+    if not re.search(r"[A-Za-z0-9]", t):
+        return len(t) <= 40
+    words = re.findall(r"[A-Za-z]+", t)
+    return len(t) <= 40 and any(w.lower() in ("and", "or") for w in words) and not re.search(r"\d", t)
+
+
+def _joined(spans: list[tuple[int, int, str]], text: str) -> str:
+    """The last span, joined with earlier ones that only separators divide from it."""
+    parts = [spans[-1][2]]
+    for k in range(len(spans) - 1, 0, -1):
+        if _separator_only(text[spans[k - 1][1]: spans[k][0]]):
+            parts.append(spans[k - 1][2])
+        else:
+            break
+    parts.reverse()
+    return parts[0] if len(parts) == 1 else " and ".join(p.strip() for p in parts)
+
+
+def looks_like_answer(text: str) -> bool:
+    """A short string with at most a few words outside ``\\text{}``: a bare answer."""
+    t = text.strip()
+    if not t or len(t) > 300:
+        return False
+    if "\n\n" in t:
+        return False
+    bare = _TEXTCMD.sub(" ", t)
+    words = _WORD.findall(bare)
+    real = [w for w in words if w.lower() not in _MATHWORDS]
+    if len(t) <= 40 and re.fullmatch(r"[A-Za-z][A-Za-z '\-]*", t) and len(real) <= 6:
+        return True  # a text answer ("odd", "Evelyn", "The midpoints ...")
+    if re.search(r"[.!?]\s+[A-Z]|\s:|:\s", t):
+        return False
+    return len(real) <= 2
+
+
+_MATHWORDS = {"and", "or", "sqrt", "frac", "pi", "sin", "cos", "tan", "log", "ln", "exp", "cm", "m", "km",
+              "units", "inches", "feet", "meters", "miles", "dollars", "degrees", "percent", "pct", "in",
+              "infty", "cup", "le", "ge", "cdot", "times", "pm", "dfrac", "tfrac", "text", "left", "right",
+              "sec", "csc", "cot", "mod", "pmod", "circ", "begin", "end", "pmatrix", "bmatrix", "array",
+              "approx"}
+
+
+def _phrase_answer(text: str) -> str | None:
+    m = None
+    for m in _MINERVA.finditer(text):
+        pass
+    if m is not None:
+        return _answer_from_line(m.group(1))
+    last = None
+    for last in _PHRASE.finditer(text):
+        pass
+    if last is None:
+        return None
+    rest = text[last.end():]
+    rest = rest.lstrip(" :\t")
+    if rest.startswith("\n"):
+        rest = rest.lstrip()
+    # up to the end of the line or a sentence-ending full stop (not one inside $...$)
+    line = rest.split("\n", 1)[0]
+    cut = None
+    for c in re.finditer(r"\.(?:\s|$)", line):
+        if line[: c.start()].count("$") % 2 == 0:
+            cut = c
+            break
+    if cut:
+        line = line[: cut.start()]
+    return _answer_from_line(line)
+
+
+def _answer_from_line(line: str) -> str | None:
+    """The answer inside one "the answer is ..." sentence."""
+    line = line.strip().strip("*").strip().strip('"').strip()
+    if not line:
+        return None
+    if looks_like_answer(line) and not _MATH.search(line):
+        return line
+    # "The volume of $ABCD$ is 120": the part after the last " is "
+    parts = re.split(r"\s(?:is|are|equals|be)\s", line)
+    if len(parts) > 1:
+        tail = parts[-1].strip()
+        if tail:
+            inner = _math_answer(tail)
+            if inner is not None and tail.strip("$ ").strip() and tail.lstrip().startswith(("$", "\\(", "\\[")):
+                return inner
+            if looks_like_answer(tail) and not _MATH.search(tail):
+                return tail
+    inner = _math_answer(line)
+    if inner is not None:
+        return inner
+    if looks_like_answer(line):
+        return line
+    return _last_number(line)
+
+
+def _math_answer(text: str) -> str | None:
+    spans = []
+    for m in _MATH.finditer(text):
+        content = next(g for g in m.groups() if g is not None)
+        if content.strip():
+            spans.append((m.start(), m.end(), content.strip()))
+        if len(spans) > 5000:
+            break
+    if not spans:
+        return None
+    return _joined(spans, text)
+
+
+def _last_number(text: str) -> str | None:
+    last = None
+    for last in _NUMBER.finditer(text):
+        pass
+    return last.group(0).replace(" ", "") if last else None
+
+
+def extract(response: str, mode: str = "default", choices: str | None = None) -> str | None:
+    """The final answer in ``response``, or ``None``.  Never raises on text input."""
+    if not isinstance(response, str):
+        return None
+    text = _fix_surrogates(response[-limits.MAX_RESPONSE_CHARS:])
+    if _THINK_END in text:
+        after = text.rsplit(_THINK_END, 1)[1]
+        if after.strip():
+            text = after
+    if choices:
+        return extract_choice(text, choices)
+    spans = boxed_spans(text)
+    if spans:
+        tail = text[spans[-1][1]:]
+        if mode != "boxed" and _MINERVA.search(tail):
+            # a "Final Answer: ... I hope it is correct." after the last box wins
+            phrase = _phrase_answer(tail)
+            if phrase:
+                return _clean(phrase)
+        return _clean(_joined(spans, text))
+    if mode == "boxed":
+        return None
+    phrase = _phrase_answer(text)
+    if phrase:
+        return _clean(phrase)
+    stripped = text.strip()
+    if looks_like_answer(stripped) and not re.search(r"\$|\\\(|\\\[", stripped):
+        return _clean(stripped)
+    bolds = _BOLD.findall(text)
+    if bolds and re.search(r"\d", bolds[-1]) and looks_like_answer(bolds[-1]):
+        return _clean(bolds[-1])
+    math = _math_answer(text)
+    if math is not None:
+        return _clean(math)
+    if looks_like_answer(stripped):
+        return _clean(stripped)
+    return _clean(_last_number(text))
+
+
+def _clean(ans: str | None) -> str | None:
+    if ans is None:
+        return None
+    a = ans.strip().strip("*").strip()
+    a = re.sub(r"^[:\s]+", "", a)
+    a = a.rstrip(".").rstrip()
+    if len(a) > limits.MAX_ANSWER_CHARS:
+        return None
+    return a or None
+
+
+_CHOICE_PATTERNS = [
+    r"\\boxed\s*\{\s*(?:\\text(?:bf)?\s*\{)?\s*\(?([A-Z])\)?\s*\}?\s*\}",
+    r"(?i:answer(?: is|:)?|option|choice)\s*[:\s]*\(?\*{0,2}\s*\(?([A-Z])\b\)?",
+    r"\(([A-Z])\)",
+    r"(?m)^\s*\**([A-Z])[).:]",
+]
+
+
+def extract_choice(text: str, choices: str) -> str | None:
+    """A multiple-choice letter among ``choices``.  Lower-case letters never count, and a
+    bare capital only counts in an answer position (``(C)``, ``answer: C``, ``\\boxed{C}``)."""
+    for pat in _CHOICE_PATTERNS:
+        found = [m.group(1) for m in re.finditer(pat, text) if m.group(1) in choices]
+        if found:
+            return found[-1]
+    bare = re.findall(r"(?<![A-Za-z])([A-Z])(?![A-Za-z])", text.strip()[-3:])
+    if len(text.strip()) <= 3 and bare and bare[-1] in choices:
+        return bare[-1]
+    return None

@@ -1,0 +1,22 @@
+"""Hard limits applied to every answer before and during parsing.
+
+Model output is untrusted; these bounds make the pure-Python parser and evaluator run in
+time linear in a small input, and they refuse the classic hangs (exponent towers, huge
+factorials, trig of astronomically large arguments) before any arithmetic is attempted.
+The subprocess deadline in :mod:`ttrl_math.sandbox` is the second, independent line.
+"""
+
+MAX_RESPONSE_CHARS = 200_000  #: extraction only looks at the last this-many characters
+MAX_ANSWER_CHARS = 2_000  #: an extracted answer longer than this abstains
+MAX_TOKENS = 600  #: token budget of one answer
+MAX_DEPTH = 40  #: bracket / recursion nesting
+MAX_INT_BITS = 20_000  #: largest exact integer we build (numerator or denominator)
+MAX_EXPONENT = 10_000  #: largest |exponent| applied exactly to a rational base
+MAX_FLOAT_EXPONENT = 1e6  #: largest |exponent| applied numerically (non-trivial base)
+MAX_FACTORIAL = 3_000
+MAX_TRIG_ARG = 1e6
+MAX_MATRIX_CELLS = 400
+MAX_ELEMENTS = 200  #: elements of a tuple / set / list
+PRECISION_DPS = 30  #: mpmath working precision (decimal digits)
+KEY_DIGITS = 12  #: significant digits of numeric fingerprints used in bucket keys
+ANSWER_TIMEOUT_S = 1.0  #: per-answer wall-clock bound in the worker subprocess
