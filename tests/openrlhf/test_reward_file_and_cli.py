@@ -1,0 +1,102 @@
+"""The per-sample reward file, the CLI entry points and the data preparation."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ttrl_kit.cli.main import main as cli_main
+from ttrl_kit.engines.openrlhf import launcher, prepare_data
+from ttrl_kit.engines.openrlhf.config import ENV_VAR, TTRLConfig
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data" / "math"
+
+
+def load_reward_module():
+    # Loaded exactly as OpenRLHF's SingleTurnAgentExecutor loads --reward.remote_url files.
+    spec = importlib.util.spec_from_file_location("reward_func", launcher.REWARD_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reward_file_grades_against_gold_and_is_zero_without_label(monkeypatch):
+    monkeypatch.setenv(ENV_VAR, TTRLConfig(task="math").to_json())
+    rf = load_reward_module()
+    prompt = "<user>What is 3+4? Put it in \\boxed{}.<assistant>"
+    right = rf.reward_func([prompt + "It is \\boxed{7}<eos>"], [prompt], ["7"])
+    wrong = rf.reward_func([prompt + "It is \\boxed{8}<eos>"], [prompt], ["7"])
+    unlabelled = rf.reward_func([prompt + "It is \\boxed{7}<eos>"], [prompt], [""])
+    assert (right["rewards"], wrong["rewards"], unlabelled["rewards"]) == (1.0, 0.0, 0.0)
+    assert right["scores"] == 1.0 and right["extra_logs"] == {}
+
+
+def test_reward_file_never_raises(monkeypatch, caplog):
+    monkeypatch.delenv(ENV_VAR, raising=False)  # misconfigured worker
+    rf = load_reward_module()
+    assert rf.reward_func(["q 1"], ["q"], ["1"])["rewards"] == 0.0
+    assert "grading failed" in caplog.text and ENV_VAR in caplog.text
+
+
+def test_cli_dry_run_prints_the_plan(capsys):
+    rc = cli_main(["openrlhf", "--task", "math", "--n-votes", "16", "--dry-run", "--",
+                   "--actor.model_name_or_path", "m", "--rollout.n_samples_per_prompt=8"])
+    out = capsys.readouterr().out
+    plan = json.loads(out[: out.rindex("}") + 1])
+    assert rc == 0 and plan["n_votes"] == 16 and plan["n_train"] == 8
+    assert plan["command"][-2:] == ["--reward.remote_url", launcher.REWARD_FILE]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--task", "no-such-task", "--", "--rollout.n_samples_per_prompt", "4"], "unknown task"),
+    (["--task", "math", "--estimator", "nope", "--", "--rollout.n_samples_per_prompt", "4"], "nope"),
+    (["--task", "math", "--n-votes", "2", "--", "--rollout.n_samples_per_prompt", "4"], "smaller than"),
+    (["--task", "math", "--", "--actor.model_name_or_path", "m"], "must be > 1"),
+    (["--task", "math"], "no OpenRLHF flags"),
+])
+def test_cli_errors_are_one_line(capsys, argv, message):
+    assert cli_main(["openrlhf", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_python_dash_m_entry_point():
+    out = subprocess.run([sys.executable, "-m", "ttrl_kit.engines.openrlhf", "--task", "math", "--dry-run", "--",
+                          "--rollout.n_samples_per_prompt", "4"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert '"worker_process_setup_hook": "ttrl_kit.engines.openrlhf.worker_setup.setup"' in out.stdout
+
+
+def test_prepare_data_writes_what_openrlhf_prompt_dataset_reads(tmp_path, helpers):
+    from openrlhf.datasets.prompts_dataset import preprocess_data
+
+    out = tmp_path / "aime2024.jsonl"
+    rc = prepare_data.main(["--task", "math", "--input", str(SHARED / "aime2024.jsonl"), "--output", str(out),
+                            "--datasource", "aime2024"])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rc == 0 and len(rows) == 30
+    assert rows[1]["answer"] == "025" and rows[1]["datasource"] == "aime2024"
+    tok = helpers.CharTokenizer()
+    prompt, label = preprocess_data(rows[1], input_key="prompt", label_key="answer",
+                                    apply_chat_template=tok.apply_chat_template)
+    assert prompt.startswith("<user>There exist real numbers") and prompt.endswith("<assistant>")
+    assert label == "025"
+    assert preprocess_data(rows[1], input_key="prompt", apply_chat_template=tok.apply_chat_template)[1] == ""
+
+
+def test_prepare_data_reads_json_lists_and_reports_bad_input(tmp_path, capsys):
+    src = tmp_path / "test.json"
+    src.write_text(json.dumps([{"prompt": "1+1?", "answer": "2", "id": "a"}]))
+    out = tmp_path / "o.jsonl"
+    assert prepare_data.main(["--task", "math", "--input", str(src), "--output", str(out)]) == 0
+    assert json.loads(out.read_text())["datasource"] == "test"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "x"}\nnot json\n')
+    assert prepare_data.main(["--task", "math", "--input", str(bad), "--output", str(out)]) == 2
+    assert f"{bad}:2" in capsys.readouterr().err
