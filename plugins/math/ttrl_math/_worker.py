@@ -23,7 +23,13 @@ def _limit_memory(max_bytes: int = 2 << 30) -> None:
 
 def main() -> None:
     _limit_memory()
+    import os
+    import time
+
     from ttrl_math.canon import canonicalize
+
+    # Test seam: lets the test-suite prove the deadline works without a real slow input.
+    sleep_token = os.environ.get("TTRL_MATH_WORKER_SLEEP_TOKEN")
 
     out = sys.stdout.buffer
     out.write(b"ready\n")
@@ -36,6 +42,8 @@ def main() -> None:
         except (ValueError, KeyError, TypeError):
             continue
         for ans in items:
+            if sleep_token and ans == sleep_token:
+                time.sleep(3600)
             try:
                 info = canonicalize(ans, choices)
             except Exception:  # defensive: one bad answer must not end the worker

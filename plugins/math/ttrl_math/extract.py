@@ -94,8 +94,13 @@ def _separator_only(between: str) -> bool:
     t = re.sub(r"\\\(|\\\)|\\\[|\\\]|\$|\\quad|\\qquad|\\,|\\;|\\ |\\\\", " ", t)
     if not re.search(r"[A-Za-z0-9]", t):
         return len(t) <= 40
-    words = re.findall(r"[A-Za-z]+", t)
-    return len(t) <= 40 and any(w.lower() in ("and", "or") for w in words) and not re.search(r"\d", t)
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", t)]
+    if any(w in _SEQUENCE_WORDS for w in words):
+        return False
+    return len(t) <= 40 and any(w in ("and", "or") for w in words) and not re.search(r"\d", t)
+
+
+_SEQUENCE_WORDS = {"then", "so", "thus", "therefore", "hence", "but", "not", "get", "gives", "since", "because"}
 
 
 def _joined(spans: list[tuple[int, int, str]], text: str) -> str:
@@ -258,7 +263,7 @@ def _clean(ans: str | None) -> str | None:
 
 _CHOICE_PATTERNS = [
     r"\\boxed\s*\{\s*(?:\\text(?:bf)?\s*\{)?\s*\(?([A-Z])\)?\s*\}?\s*\}",
-    r"(?i:answer(?: is|:)?|option|choice)\s*[:\s]*\(?\*{0,2}\s*\(?([A-Z])\b\)?",
+    r"(?i:answer|option|choice)(?i:\s+is)?\s*[:\s]*\(?\*{0,2}\s*\(?([A-Z])\b\)?",
     r"\(([A-Z])\)",
     r"(?m)^\s*\**([A-Z])[).:]",
 ]

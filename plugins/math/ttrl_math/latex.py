@@ -44,6 +44,7 @@ _LEFTRIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Bi
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}|"
                      r"\s*\\text\{\s*degrees?\s*\}|\s*\bdegrees?\b")
 _PERCENT = re.compile(r"\\%|%|\s*\\text\{\s*(?:percent|percentage|pct)\s*\}|\s*\b(?:percent|percentage|pct)\b")
+_SCI = re.compile(r"(?<![a-zA-Z\\\d.])(\d+(?:\.\d+)?)[eE]([+-]?\d{1,4})(?![\d.a-zA-Z])")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _THOUSANDS_BANG = re.compile(r"(\d)\s*(?:,\\!|\{\s*,\s*\}|,\s*\\!)\s*(?=\d{3})")
 _DEC_COMMA = re.compile(r"[+-]?(?:\d+,\d{2}|0,\d+)")
@@ -112,6 +113,7 @@ def normalise(s: str) -> tuple[str, dict[str, bool]]:
     s = s.replace("\\{", "\\lbrace ").replace("\\}", "\\rbrace ")  # keep set braces distinct
     s = s.replace("\\lbrace", "\\{").replace("\\rbrace", "\\}")
     s = _FRAC_VARIANTS.sub(r"\\frac", s)
+    s = _SCI.sub(r"\1\\times 10^{\2}", s)
     s2 = _DEGREE.sub("", s)
     if s2 != s:
         flags["deg"] = True
