@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ttrl_kit import get_registry
 from ttrl_kit.cli.main import main as cli_main
 from ttrl_kit.engines.openrlhf import launcher, prepare_data
 from ttrl_kit.engines.openrlhf.config import ENV_VAR, TTRLConfig
@@ -80,13 +81,16 @@ def test_prepare_data_writes_what_openrlhf_prompt_dataset_reads(tmp_path, helper
     rc = prepare_data.main(["--task", "math", "--input", str(SHARED / "aime2024.jsonl"), "--output", str(out),
                             "--datasource", "aime2024"])
     rows = [json.loads(line) for line in out.read_text().splitlines()]
+    source = json.loads((SHARED / "aime2024.jsonl").read_text().splitlines()[1])
+    task = get_registry().task("math")
     assert rc == 0 and len(rows) == 30
-    assert rows[1]["answer"] == "025" and rows[1]["datasource"] == "aime2024"
+    assert rows[1]["answer"] == task.gold_label(source) and rows[1]["datasource"] == "aime2024"
+    assert rows[1]["prompt"] == task.build_prompt(source)  # the task's prompt, verbatim
     tok = helpers.CharTokenizer()
     prompt, label = preprocess_data(rows[1], input_key="prompt", label_key="answer",
                                     apply_chat_template=tok.apply_chat_template)
-    assert prompt.startswith("<user>There exist real numbers") and prompt.endswith("<assistant>")
-    assert label == "025"
+    assert "There exist real numbers" in prompt and prompt.endswith("<assistant>")
+    assert label == rows[1]["answer"] != ""
     assert preprocess_data(rows[1], input_key="prompt", apply_chat_template=tok.apply_chat_template)[1] == ""
 
 
