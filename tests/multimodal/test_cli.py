@@ -34,3 +34,23 @@ def test_bad_task_option_is_one_line(capsys):
     assert main(["vote", "--task", "multimodal", "--task-option", "answer_type=colour", "--input", str(DATA)]) == 2
     err = capsys.readouterr().err.strip()
     assert "answer_type" in err and len(err.splitlines()) == 1
+
+
+def test_sample_then_vote_with_a_tiny_model(tmp_path, capsys):
+    from ttrl_multimodal.sample import main as sample_main
+
+    groups = tmp_path / "groups.jsonl"
+    assert sample_main(["--model", "tiny:qwen2-vl", "--source", "count", "--dataset-option", "inline=true",
+                        "--limit", "2", "--n", "3", "--max-new-tokens", "4", "--out", str(groups)]) == 0
+    lines = [json.loads(x) for x in groups.read_text().splitlines()]
+    assert [len(x["responses"]) for x in lines] == [3, 3] and all("gold" in x for x in lines)
+    assert main(["vote", "--task", "multimodal", "--input", str(groups), "--output", str(tmp_path / "v.jsonl")]) == 0
+    assert len((tmp_path / "v.jsonl").read_text().splitlines()) == 2
+
+
+def test_sample_refuses_a_missing_model_folder(tmp_path, capsys):
+    from ttrl_multimodal.sample import main as sample_main
+
+    assert sample_main(["--model", str(tmp_path / "nope"), "--limit", "1", "--dataset-option", "inline=true",
+                        "--out", str(tmp_path / "g.jsonl")]) == 2
+    assert "not a local folder" in capsys.readouterr().err
