@@ -104,3 +104,18 @@ def test_prepare_data_reads_json_lists_and_reports_bad_input(tmp_path, capsys):
     bad.write_text('{"prompt": "x"}\nnot json\n')
     assert prepare_data.main(["--task", "math", "--input", str(bad), "--output", str(out)]) == 2
     assert f"{bad}:2" in capsys.readouterr().err
+
+
+def test_env_var_defaults_and_task_config(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TTRL_KIT_TASK", "math")
+    monkeypatch.setenv("TTRL_KIT_N_VOTES", "12")
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("task:\n  name: math\n  options: {}\n")
+    assert cli_main(["openrlhf", "--task-config", str(cfg), "--dry-run", "--",
+                     "--rollout.n_samples_per_prompt", "6"]) == 0
+    out = capsys.readouterr().out
+    plan = json.loads(out[: out.rindex("}") + 1])
+    assert plan["ttrl"]["task"] == "math" and plan["n_votes"] == 12 and plan["n_train"] == 6
+    monkeypatch.setenv("TTRL_KIT_N_VOTES", "many")
+    assert cli_main(["openrlhf", "--dry-run", "--", "--rollout.n_samples_per_prompt", "6"]) == 2
+    assert "TTRL_KIT_N_VOTES='many'" in capsys.readouterr().err

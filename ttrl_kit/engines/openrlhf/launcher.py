@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.io import load_mapping, parse_options
+from ttrl_kit.core.io import parse_options
 from ttrl_kit.engines.openrlhf.config import ENV_VAR, TTRLConfig
 
 REWARD_FILE = str(Path(__file__).with_name("ttrl_reward_func.py"))
@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="estimator name (env TTRL_KIT_ESTIMATOR; default majority)")
     p.add_argument("--estimator-option", action="append", default=[], metavar="K=V",
                    help="estimator option (repeatable)")
-    p.add_argument("--n-votes", type=int, default=_int_env("TTRL_KIT_N_VOTES"),
+    p.add_argument("--n-votes", type=int, default=None,
                    help="samples drawn and voted on per prompt (env TTRL_KIT_N_VOTES); the first "
                         "--rollout.n_samples_per_prompt of them are trained on (default: equal)")
     p.add_argument("--dry-run", action="store_true",
@@ -78,8 +78,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="OpenRLHF 0.11 dotted flags, passed through unchanged")
 
 
-def _int_env(name: str) -> int | None:
-    value = os.environ.get(name)
+def _int_env(name: str, environ: dict[str, str]) -> int | None:
+    value = environ.get(name)
     if value in (None, ""):
         return None
     try:
@@ -108,16 +108,15 @@ def build_plan(args: argparse.Namespace, environ: dict[str, str] | None = None) 
         raise ConfigError("--task is required (or set TTRL_KIT_TASK)")
     if not flags:
         raise ConfigError("no OpenRLHF flags: put them after `--`, e.g. -- --actor.model_name_or_path MODEL ...")
-    task_options: dict[str, Any] = {}
-    if args.task_config:
-        task_options.update(load_mapping(args.task_config))
-    task_options.update(parse_options(args.task_option, "--task-option"))
+    from ttrl_kit.cli.common import task_options  # same --task-config rules as the other commands
+
+    n_votes = args.n_votes if args.n_votes is not None else _int_env("TTRL_KIT_N_VOTES", environ)
     config = TTRLConfig(
         task=args.task,
         estimator=args.estimator,
-        task_options=task_options,
+        task_options=task_options(args),
         estimator_options=parse_options(args.estimator_option, "--estimator-option"),
-        n_votes=args.n_votes,
+        n_votes=n_votes,
     )
     _check_names(config)
 
