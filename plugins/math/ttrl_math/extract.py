@@ -65,16 +65,38 @@ def _brace_end(s: str, i: int) -> int:
     return -1
 
 
+def _brace_map(text: str) -> dict[int, int]:
+    """Position of the matching ``}`` for every ``{`` (escaped braces ignored), one pass."""
+    stack: list[int] = []
+    out: dict[int, int] = {}
+    j = 0
+    n = len(text)
+    while j < n:
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "{":
+            stack.append(j)
+        elif c == "}" and stack:
+            out[stack.pop()] = j
+        j += 1
+    return out
+
+
 def boxed_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of every ``\\boxed``/``\\fbox`` with balanced braces."""
+    """(start, end, content) of every ``\\boxed``/``\\fbox`` with balanced braces (linear time)."""
     out = []
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return out
+    braces = _brace_map(text)
     pos = 0
     while True:
         m = _BOX.search(text, pos)
         if m is None:
             break
         if m.group(1) is not None:
-            end = _brace_end(text, m.start(1))
+            end = braces.get(m.start(1), -1)
             if end < 0:
                 pos = m.end()
                 continue

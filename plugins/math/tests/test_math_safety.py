@@ -1,0 +1,169 @@
+"""Hostile input: no exception escapes, nothing executes, time stays bounded.
+
+Time assertions here are hang guards (tens of seconds), not speed targets."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from ttrl_kit import GroupScorer, grade
+from ttrl_math.canon import canonicalize
+from ttrl_math.extract import extract
+from ttrl_math.sandbox import Worker
+from ttrl_math.task import MathTask
+
+PWNED = Path("/tmp") / f"ttrl_math_pwned_{uuid.uuid4().hex}"
+
+
+def hostile_corpus() -> list[str]:
+    return [
+        "x" * 1_000_000,
+        "\\boxed{" + "1" * 1_000_000 + "}",
+        "{" * 10_000 + "1" + "}" * 10_000,
+        "\\boxed{" + "{" * 10_000 + "1" + "}" * 10_000 + "}",
+        "(" * 10_000 + "1" + ")" * 10_000,
+        "10^{10^{10^{10}}}",
+        "\\boxed{10^{10^{10^{10}}}}",
+        "2^{2^{2^{2^{2^{2}}}}}",
+        "\\boxed{9^{9^{9^{9}}}}",
+        "(10^{100})!",
+        "\\boxed{100000!}",
+        "\\sin(10^{100})",
+        "\\frac{1}{0}",
+        "\\boxed{\\frac{0}{0}}",
+        "\\sqrt{-1}^{\\sqrt{-1}}",
+        "\\log 0",
+        "\ud800\udfff lone \udc00 surrogates \\boxed{\ud834}",
+        f"__import__('os').system('touch {PWNED}')",
+        f"\\boxed{{__import__('os').system('touch {PWNED}')}}",
+        f"The answer is $__import__('os').system('touch {PWNED}')$",
+        "\\boxed{eval('1+1')}",
+        "\\begin{pmatrix}" + "\\\\".join("&".join("1" for _ in range(300)) for _ in range(300)) + "\\end{pmatrix}",
+        "\\boxed{" + ",".join(str(i) for i in range(50_000)) + "}",
+        "$" * 100_000,
+        "\\boxed{" * 5000,
+        "\\" * 100_000,
+        "\x00\x01\x02 \\boxed{\x00}",
+        "1" * 5000,
+        "\\boxed{" + "x^" * 3000 + "2}",
+        "\\boxed{" + "\\sqrt{" * 3000 + "2" + "}" * 3000 + "}",
+        "\\boxed{" + "+".join(["x"] * 5000) + "}",
+        "\\boxed{(1" + ",(1" * 2000 + ")" * 2001 + "}",
+    ]
+
+
+def test_hostile_corpus_through_the_real_path():
+    task = MathTask()  # isolate=True: the worker subprocess with its deadline
+    scorer = GroupScorer(task, __import__("ttrl_kit").get_registry().estimator("majority"))
+    corpus = hostile_corpus()
+    t0 = time.monotonic()
+    result = scorer.score(corpus + ["\\boxed{3}", "3"] * 20, gold="3")
+    assert result.label in ("\\boxed{3}", "3") and result.label_correct
+    for text in corpus:
+        s = time.monotonic()
+        grade(task, text, "1")
+        grade(task, "1", text)
+        assert time.monotonic() - s < 20
+    assert time.monotonic() - t0 < 240
+    assert not PWNED.exists()
+
+
+@pytest.mark.parametrize("text", hostile_corpus()[:20])
+def test_hostile_in_process_never_raises(text):
+    a = extract(text)
+    if a is not None:
+        canonicalize(a)
+    canonicalize(text[:5000])
+    assert not PWNED.exists()
+
+
+def test_worker_deadline_kills_and_recovers(monkeypatch):
+    monkeypatch.setenv("TTRL_MATH_WORKER_SLEEP_TOKEN", "__sleep__")
+    w = Worker(timeout_s=0.5)
+    try:
+        t0 = time.monotonic()
+        out = w.canonicalize_many(["\\frac{1}{2}", "__sleep__", "\\sqrt{4}", "__sleep__", "x+1"])
+        elapsed = time.monotonic() - t0
+        assert out[1] is None and out[3] is None
+        assert out[0]["v"][:3] == ["q", 1, 2] and out[2]["v"][:3] == ["q", 2, 1] and out[4]["v"][0] == "e"
+        assert w.timeouts == 2
+        assert elapsed < 30  # two 0.5 s deadlines plus restarts; a hang would never return
+    finally:
+        w.close()
+
+
+def test_worker_works_off_the_main_thread():
+    w = Worker(timeout_s=2.0)
+    results: list = []
+    th = threading.Thread(target=lambda: results.append(w.canonicalize_many(["\\frac{2}{4}", "\\pi"])))
+    th.start()
+    th.join(60)
+    w.close()
+    assert results and results[0][0]["v"][:3] == ["q", 1, 2] and results[0][1]["v"][0] == "n"
+
+
+def _daemon_child(q):
+    task = MathTask()
+    q.put(task.group_answers(["\\frac{1}{2}", "0.5", "\\sqrt{2}"]).class_of)
+
+
+def test_worker_works_inside_a_daemonic_process():
+    """multiprocessing children may not have children of their own; subprocess still works."""
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_daemon_child, args=(q,), daemon=True)
+    p.start()
+    try:
+        assert q.get(timeout=60) == (0, 0, 1)
+    finally:
+        p.join(30)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(list("0123456789+-*/^_{}()[]|=<>,.;:!\\$ xyzabce%&'")
+                                + ["\\frac", "\\sqrt", "\\boxed{", "\\left(", "\\right)", "\\pi",
+                                   "\\begin{pmatrix}", "\\end{pmatrix}", "\\\\", "\\text{", "\\infty",
+                                   "\\cup", "\\le", "\\pm", "^{", "\\circ", "\\%", " and "]),
+                max_size=60).map("".join))
+def test_fuzz_latexish_never_raises(text):
+    a = extract(text)
+    info = canonicalize(text)
+    if a is not None:
+        canonicalize(a)
+    from ttrl_math import compare
+
+    compare.bucket_key(info)
+    compare.equivalent(info, canonicalize("1"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_fuzz_unicode_never_raises(text):
+    extract(text)
+    canonicalize(text)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=1, max_size=8))
+def test_fuzz_grouping_through_worker(answers):
+    task = _shared_task()
+    cls = task.group_answers(answers)
+    assert len(cls.class_of) == len(answers)
+    assert all(c is None for a, c in zip(answers, cls.class_of) if a is None)
+
+
+_TASK: list = []
+
+
+def _shared_task() -> MathTask:
+    if not _TASK:
+        _TASK.append(MathTask())
+    return _TASK[0]
