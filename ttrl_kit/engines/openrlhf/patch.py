@@ -125,6 +125,8 @@ def _generate_group_scored(self, module, rewarder: GroupRewarder, dataloader_ite
                 scores = [e.scores[0].item() for e in experiences]
                 low, high = args.algo.dynamic_filtering_range
                 if not (low < sum(scores) / len(scores) < high):
+                    log.info("ttrl-kit: filtered out a group, mean TTRL score %.2f not in (%.2f, %.2f)",
+                             sum(scores) / len(scores), low, high)
                     experiences = []
             if experiences:
                 accepted.extend(experiences)
@@ -144,13 +146,13 @@ def _generate_group_scored(self, module, rewarder: GroupRewarder, dataloader_ite
         batch = label_metrics(results)
         for e in accepted:
             for key, value in batch.items():
-                e.info[key] = _tensor_like(e.info, value)
+                e.info[key] = _tensor(value)
         if results and all(math.isnan(v) for v in batch.values()):
             log.warning("ttrl-kit: --data.label_key is set but no prompt in this batch had a label")
     return accepted, prompts_consumed, exhausted
 
 
-def _tensor_like(info: dict, value: float):
+def _tensor(value: float):
     """A 1-element tensor like the other ``info`` entries (OpenRLHF concatenates and averages them)."""
     import torch  # an OpenRLHF dependency; imported here so this module loads without it
 
