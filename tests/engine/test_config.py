@@ -1,0 +1,98 @@
+"""Bad configs fail at once (before any model loads) with one line naming file and field."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+
+import pytest
+
+from ttrl_kit import ConfigError
+from ttrl_kit.engines.embedded.config import from_mapping, load_config
+from ttrl_kit.engines.embedded.engine import prepare_run
+
+from .conftest import PY, REPO, cli_env, write_yaml
+
+
+def _with(base, **dotted):
+    d = copy.deepcopy(base)
+    for key, value in dotted.items():
+        node = d
+        parts = key.split("__")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return d
+
+
+def test_smoke_and_demo_configs_are_valid():
+    for path in sorted((REPO / "configs").glob("*/*.yaml")):
+        if path.parent.name in ("demo", "smoke"):
+            cfg = load_config(path)
+            assert cfg.ttrl.n_train <= cfg.ttrl.n_votes
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"train__lerning_rate": 1e-5}, "train.lerning_rate"),
+        ({"bogus": 1}, "bogus"),
+        ({"ttrl__n_train": 8, "ttrl__n_votes": 4}, "ttrl.n_train"),
+        ({"ttrl__n_train": 1, "ttrl__n_votes": 1}, "ttrl.n_train"),
+        ({"train__micro_batch_size": 3}, "train.micro_batch_size"),
+        ({"train__max_steps": 0}, "train.max_steps"),
+        ({"model__dtype": "fp8"}, "model.dtype"),
+        ({"train__learning_rate": "fast"}, "train.learning_rate"),
+        ({"generation__top_p": 1.5}, "generation.top_p"),
+        ({"checkpoint__keep": 1}, "checkpoint.keep"),
+    ],
+)
+def test_static_errors_name_the_field(smoke_dict, change, field):
+    with pytest.raises(ConfigError) as exc:
+        from_mapping(_with(smoke_dict, **change), "my.yaml")
+    msg = str(exc.value)
+    assert msg.startswith("my.yaml: ") and repr(field) in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"task__name": "nosuchtask"}, "task", "unknown task"),
+        ({"estimator__name": "nosuchest"}, "estimator", "unknown estimator"),
+        ({"data__dataset": "nosuchdata"}, "data.dataset", "unknown dataset"),
+        ({"data__dataset": "testfile", "data__source": "/nonexistent/q.jsonl", "data__options": {}}, "data.source", "not found"),
+        ({"train__prompts_per_step": 50, "train__micro_batch_size": 4}, "train.prompts_per_step", "only 4 rows"),
+    ],
+)
+def test_registry_errors_before_model_load(test_registry, smoke_dict, change, field, words):
+    cfg = from_mapping(_with(smoke_dict, **change), "my.yaml")
+    with pytest.raises(ConfigError) as exc:
+        prepare_run(cfg)
+    msg = str(exc.value)
+    assert msg.startswith("my.yaml: "), msg
+    assert repr(field) in msg and words in msg and "\n" not in msg
+
+
+def test_duplicate_prompt_ids_refused(test_registry, smoke_dict, tmp_path):
+    f = tmp_path / "q.jsonl"
+    f.write_text('{"id": "a", "prompt": "1+1", "answer": "2"}\n{"id": "a", "prompt": "2+2", "answer": "4"}\n')
+    d = _with(smoke_dict, data__dataset="testfile", data__source=str(f), data__options={}, task__name="testnum",
+              task__options={}, train__prompts_per_step=1)
+    with pytest.raises(ConfigError, match="duplicate prompt id 'a'"):
+        prepare_run(from_mapping(d, "my.yaml"))
+
+
+def test_world_size_above_one_refused(test_registry, smoke_dict, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="split prompt groups"):
+        prepare_run(from_mapping(smoke_dict, "my.yaml"))
+
+
+def test_cli_bad_config_is_one_line_exit_2(tmp_path, smoke_dict):
+    cfg = write_yaml(tmp_path / "bad.yaml", _with(smoke_dict, ttrl__n_votes=2, ttrl__n_train=4))
+    r = subprocess.run([PY, "-m", "ttrl_kit.cli.main", "train", str(cfg), "--output", str(tmp_path / "run")],
+                       capture_output=True, text=True, env=cli_env(tmp_path), timeout=120)
+    assert r.returncode == 2
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and str(cfg) in lines[0] and "'ttrl.n_train'" in lines[0]
+    assert not (tmp_path / "run").exists()

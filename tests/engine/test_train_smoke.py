@@ -1,0 +1,78 @@
+"""Real GRPO steps with a tiny random model: parameters change, the run dir is complete."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+
+from ttrl_kit.engines.embedded.config import from_mapping
+from ttrl_kit.engines.embedded.engine import train
+from ttrl_kit.engines.embedded.models import build_tiny_model
+
+
+def _cfg(smoke_dict, tmp_path, **train_over):
+    d = copy.deepcopy(smoke_dict)
+    d["train"].update(train_over)
+    d["output"] = {"dir": str(tmp_path / "run")}
+    return from_mapping(d, "smoke.yaml")
+
+
+def test_smoke_run_updates_parameters_and_writes_run_dir(smoke_dict, tmp_path, cache):
+    cfg = _cfg(smoke_dict, tmp_path, max_steps=2)
+    run = tmp_path / "run"
+    summary = train(cfg, run, log=lambda m: None)
+
+    from safetensors.torch import load_file
+
+    initial, _ = build_tiny_model(seed=cfg.train.seed)
+    trained = load_file(str(run / "final_model" / "model.safetensors"))
+    init_sd = initial.state_dict()
+    changed = [k for k, v in trained.items() if k in init_sd and not torch.equal(v, init_sd[k])]
+    assert len(changed) >= len(trained) // 2, f"only {len(changed)} of {len(trained)} tensors changed"
+
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]
+    for r in rows:
+        for key in ("reward_mean", "majority_ratio", "label_accuracy", "reward_accuracy", "answer_entropy",
+                    "zero_variance_groups", "generate_s", "estimate_s", "update_s", "estimate_share", "loss"):
+            assert key in r, key
+        assert r["groups"] == cfg.train.prompts_per_step
+        assert r["generate_s"] > 0 and r["estimate_s"] >= 0 and r["step_s"] > 0
+    assert "kl" in rows[0]  # null when beta == 0 (TRL computes no KL then)
+
+    s = json.loads((run / "summary.json").read_text())
+    assert s == summary
+    for when in ("before", "after"):
+        assert set(s["test"][when]) >= {"pass@1 (avg@k)", "maj@4", "pass@4"}
+    assert (run / "summary.md").read_text().startswith("# TTRL run")
+    for png in ("training.png", "eval_test.png"):
+        assert (run / "plots" / png).stat().st_size > 1000
+    assert (run / "config.yaml").is_file()
+    assert json.loads((run / "run.json").read_text())["status"] == "complete"
+    ckpts = sorted(p.name for p in (run / "checkpoints").glob("checkpoint-*"))
+    assert ckpts == ["checkpoint-1", "checkpoint-2"]
+    assert (run / "checkpoints" / "checkpoint-2" / "ttrl_complete.json").is_file()
+
+
+def test_n_votes_above_n_train(smoke_dict, tmp_path, cache):
+    d = copy.deepcopy(smoke_dict)
+    d["ttrl"] = {"n_votes": 6, "n_train": 4}
+    d["train"]["max_steps"] = 1
+    d["eval"] = {"before": False, "after": False}
+    d["checkpoint"] = {"save_final": False}
+    cfg = from_mapping(d, "smoke.yaml")
+    train(cfg, tmp_path / "run", log=lambda m: None)
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["groups"] == 2
+
+
+def test_existing_run_dir_is_not_overwritten(smoke_dict, tmp_path, cache):
+    from ttrl_kit import ConfigError
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("x: 1\n")
+    with pytest.raises(ConfigError, match="--resume"):
+        train(_cfg(smoke_dict, tmp_path, max_steps=1), tmp_path / "run", log=lambda m: None)

@@ -1,0 +1,1 @@
+"""Embedded single-machine TTRL engine (TRL GRPOTrainer)."""

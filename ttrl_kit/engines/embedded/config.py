@@ -1,0 +1,308 @@
+"""The run configuration: typed sections, strict keys, one-line errors naming file and field.
+
+Everything a run depends on is in this tree, and the resolved tree is written to the run
+directory, so a run dir alone says how it was made and ``--resume`` needs nothing else.
+Validation happens before any model is loaded: a typo costs a second, not a model load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ttrl_kit.core.errors import ConfigError
+
+
+@dataclass
+class ModelSection:
+    #: ``smollm2-135m`` (built in, offline), ``tiny-random`` (CI), a local HF directory or a hub id.
+    name: str = "smollm2-135m"
+    #: Compute precision: ``bf16`` = fp32 master weights with bf16 autocast (faster on CPUs
+    #: with native bf16), ``fp32`` = plain fp32.
+    dtype: str = "bf16"
+    #: peft ``LoraConfig`` fields (e.g. ``{r: 16, lora_alpha: 32}``); null = full fine-tune.
+    lora: dict | None = None
+
+
+@dataclass
+class DataSection:
+    #: A dataset loader registered by a plugin (``ttrl-kit plugins`` lists them).
+    dataset: str = "arithmetic"
+    #: The loader's ``source`` argument (a family name, a file path, ...).
+    source: str = "add1"
+    #: Extra keyword options for the loader.
+    options: dict = field(default_factory=dict)
+    #: The column that identifies a prompt; groups are keyed by it, never by position.
+    id_field: str = "id"
+    #: Optional second split evaluated before/after training too (same keys as above, minus eval).
+    heldout: dict | None = None
+
+
+@dataclass
+class NamedSection:
+    name: str = ""
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class TTRLSection:
+    #: Samples that vote per prompt.
+    n_votes: int = 8
+    #: Samples trained on per prompt (the first n_train of the votes); <= n_votes.
+    n_train: int = 8
+
+
+@dataclass
+class GenerationSection:
+    temperature: float = 0.8
+    top_p: float = 1.0
+    #: 0 disables top-k filtering.
+    top_k: int = 0
+    max_prompt_length: int = 256
+    max_completion_length: int = 64
+    #: TRL's vLLM generation (GPU). ``colocate`` runs vLLM inside the trainer process.
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"
+    vllm_gpu_memory_utilization: float = 0.3
+
+
+@dataclass
+class TrainSection:
+    learning_rate: float = 3e-6
+    lr_scheduler: str = "constant"
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    #: KL coefficient against the initial model (0 = no reference model, as in TTRL's runs).
+    beta: float = 0.0
+    #: Distinct prompts per optimizer step (each sampled n_train times for training).
+    prompts_per_step: int = 8
+    #: Completions per forward/backward pass (gradient accumulation covers the rest).
+    micro_batch_size: int = 16
+    epochs: float = 1.0
+    #: Overrides epochs when > 0.
+    max_steps: int = -1
+    #: Stop training (cleanly, after a checkpoint) when this wall-time budget is spent.
+    max_minutes: float | None = None
+    seed: int = 0
+    loss_type: str = "dapo"
+    scale_rewards: str = "group"
+    #: Free memory back to the OS after each step (glibc malloc_trim); keeps RSS flat on CPU.
+    malloc_trim: bool = True
+
+
+@dataclass
+class CheckpointSection:
+    #: Save every N optimizer steps (1 = lose at most one step on a crash).
+    every: int = 1
+    #: Checkpoints kept on disk (>= 2 so a half-written newest one never leaves none).
+    keep: int = 2
+    #: Save the final model (weights + tokenizer) to RUN/final_model.
+    save_final: bool = True
+
+
+@dataclass
+class EvalSection:
+    #: Samples per question for avg@k / maj@k / pass@k.
+    k: int = 16
+    before: bool = True
+    after: bool = True
+    #: Sampling temperature for evaluation (null = generation.temperature).
+    temperature: float | None = None
+    #: Prompts per generate call (k samples each).
+    batch_prompts: int = 8
+    #: Evaluate only the first N questions (null = all).
+    max_questions: int | None = None
+    seed: int = 1234
+
+
+@dataclass
+class OutputSection:
+    #: Run directory (relative paths are relative to the current directory).  Null: runs/<config name>.
+    dir: str | None = None
+
+
+@dataclass
+class RunConfig:
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataSection = field(default_factory=DataSection)
+    task: NamedSection = field(default_factory=lambda: NamedSection(name="math"))
+    estimator: NamedSection = field(default_factory=lambda: NamedSection(name="majority"))
+    ttrl: TTRLSection = field(default_factory=TTRLSection)
+    generation: GenerationSection = field(default_factory=GenerationSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
+    eval: EvalSection = field(default_factory=EvalSection)
+    output: OutputSection = field(default_factory=OutputSection)
+    #: Where the config came from (for error messages); not a user key.
+    source: str = field(default="<config>", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("source", None)
+        return d
+
+
+_CHOICES = {
+    "model.dtype": ("bf16", "fp32"),
+    "generation.vllm_mode": ("colocate", "server"),
+    "train.lr_scheduler": ("constant", "linear", "cosine", "constant_with_warmup", "cosine_with_min_lr"),
+    "train.loss_type": ("grpo", "dapo", "dr_grpo", "bnpo"),
+    "train.scale_rewards": ("group", "batch", "none"),
+}
+
+
+def _type_ok(value: Any, hint: Any) -> tuple[bool, Any]:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return True, None
+        for a in args:
+            if a is type(None):
+                continue
+            ok, v = _type_ok(value, a)
+            if ok:
+                return True, v
+        return False, value
+    if hint is bool:
+        return isinstance(value, bool), value
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True, float(value)
+        return False, value
+    if hint is str:
+        return isinstance(value, str), value
+    if hint is dict:
+        return isinstance(value, dict), value
+    return True, value
+
+
+def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: field {prefix.rstrip('.') or 'top level'!r}: expected a mapping")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not (cls is RunConfig and f.name == "source")}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where}: field {prefix + str(unknown[0])!r}: unknown key; known: {', '.join(sorted(fields))}"
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        key = prefix + name
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value, where, key + ".")
+            continue
+        ok, value = _type_ok(value, hint)
+        if not ok:
+            want = str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
+            raise ConfigError(f"{where}: field {key!r}: expected {want}, got {value!r}")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ConfigError(f"{where}: field {key!r}: expected one of {', '.join(_CHOICES[key])}, got {value!r}")
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def from_mapping(data: Mapping[str, Any], where: str = "<config>") -> RunConfig:
+    """Build and statically validate a config (no model, no plugin calls)."""
+    cfg = _build(RunConfig, data, where, "")
+    cfg.source = where
+    validate_static(cfg)
+    return cfg
+
+
+def load_config(path: str | Path) -> RunConfig:
+    from ttrl_kit.core.io import load_mapping
+
+    return from_mapping(load_mapping(path), str(path))
+
+
+def _err(cfg: RunConfig, field_name: str, msg: str) -> ConfigError:
+    return ConfigError(f"{cfg.source}: field {field_name!r}: {msg}")
+
+
+def validate_static(cfg: RunConfig) -> None:
+    """Checks that need only numbers: group sizes, batch shapes, ranges."""
+    t, tr, g = cfg.ttrl, cfg.train, cfg.generation
+    if not cfg.task.name:
+        raise _err(cfg, "task.name", "required")
+    if not cfg.estimator.name:
+        raise _err(cfg, "estimator.name", "required")
+    if t.n_train < 2:
+        raise _err(cfg, "ttrl.n_train", f"GRPO needs at least 2 samples per prompt, got {t.n_train}")
+    if t.n_votes < t.n_train:
+        raise _err(cfg, "ttrl.n_train", f"n_train={t.n_train} is larger than ttrl.n_votes={t.n_votes}")
+    if tr.prompts_per_step < 1:
+        raise _err(cfg, "train.prompts_per_step", f"expected >= 1, got {tr.prompts_per_step}")
+    if tr.micro_batch_size < 1:
+        raise _err(cfg, "train.micro_batch_size", f"expected >= 1, got {tr.micro_batch_size}")
+    per_step = tr.prompts_per_step * t.n_train
+    if per_step % tr.micro_batch_size:
+        raise _err(
+            cfg,
+            "train.micro_batch_size",
+            f"{tr.micro_batch_size} does not divide prompts_per_step x n_train = {tr.prompts_per_step} x {t.n_train} = {per_step}",
+        )
+    if tr.max_steps == 0 or (tr.max_steps < 0 and tr.epochs <= 0):
+        raise _err(cfg, "train.max_steps", "no training: set train.max_steps > 0 or train.epochs > 0")
+    if tr.learning_rate <= 0:
+        raise _err(cfg, "train.learning_rate", f"expected > 0, got {tr.learning_rate}")
+    if tr.beta < 0:
+        raise _err(cfg, "train.beta", f"expected >= 0, got {tr.beta}")
+    if tr.max_minutes is not None and tr.max_minutes <= 0:
+        raise _err(cfg, "train.max_minutes", f"expected > 0, got {tr.max_minutes}")
+    if not (0.0 < g.temperature):
+        raise _err(cfg, "generation.temperature", f"expected > 0, got {g.temperature}")
+    if not (0.0 < g.top_p <= 1.0):
+        raise _err(cfg, "generation.top_p", f"expected in (0, 1], got {g.top_p}")
+    if g.top_k < 0:
+        raise _err(cfg, "generation.top_k", f"expected >= 0, got {g.top_k}")
+    for name in ("max_prompt_length", "max_completion_length"):
+        if getattr(g, name) < 1:
+            raise _err(cfg, f"generation.{name}", f"expected >= 1, got {getattr(g, name)}")
+    if cfg.checkpoint.every < 1:
+        raise _err(cfg, "checkpoint.every", f"expected >= 1, got {cfg.checkpoint.every}")
+    if cfg.checkpoint.keep < 2:
+        raise _err(cfg, "checkpoint.keep", f"expected >= 2 (a half-written newest checkpoint must leave one), got {cfg.checkpoint.keep}")
+    if cfg.eval.k < 1:
+        raise _err(cfg, "eval.k", f"expected >= 1, got {cfg.eval.k}")
+    if cfg.eval.batch_prompts < 1:
+        raise _err(cfg, "eval.batch_prompts", f"expected >= 1, got {cfg.eval.batch_prompts}")
+    if cfg.data.heldout is not None:
+        unknown = sorted(set(cfg.data.heldout) - {"dataset", "source", "options", "id_field"})
+        if unknown:
+            raise _err(cfg, f"data.heldout.{unknown[0]}", "unknown key; known: dataset, id_field, options, source")
+    if cfg.model.lora is not None and not isinstance(cfg.model.lora, dict):
+        raise _err(cfg, "model.lora", "expected a mapping of peft LoraConfig fields or null")
+
+
+def world_size() -> int:
+    """Processes this run would be split over (torchrun/accelerate set WORLD_SIZE)."""
+    import os
+
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+def refuse_split_groups(cfg: RunConfig) -> None:
+    """TRL's RepeatSampler spreads the n samples of one prompt over ranks when several
+    processes train; the reward function then sees partial groups on each rank and a vote
+    over a partial group is a different (wrong) estimate.  This engine does not gather
+    groups across ranks, so it refuses to run split."""
+    n = world_size()
+    if n > 1:
+        raise ConfigError(
+            f"{cfg.source}: the embedded engine runs in one process (WORLD_SIZE={n} would split prompt groups "
+            "across ranks); launch without torchrun/accelerate, or use the openrlhf engine for multi-GPU"
+        )

@@ -1,0 +1,266 @@
+"""A whole TTRL run: validate -> eval before -> GRPO -> eval after -> summary and plots.
+
+Order matters for the user: everything that can be wrong in the config (names, files,
+batch shapes, prompt lengths) is checked before the model loads, and each finished phase
+writes its files at once, so a crash or ``kill -9`` loses at most the phase in flight
+(for training: at most one checkpoint interval).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.engines.embedded import config as cfgmod
+from ttrl_kit.engines.embedded.config import RunConfig
+from ttrl_kit.engines.embedded.data import PreparedRow, check_prompt_lengths, load_rows, prepare, to_trl_dataset
+from ttrl_kit.engines.embedded.run_dir import RunDir
+
+
+@dataclass
+class Prepared:
+    cfg: RunConfig
+    scorer: Any
+    train_rows: list[PreparedRow]
+    heldout_rows: list[PreparedRow] | None
+    warnings: list[str]
+
+
+def prepare_run(cfg: RunConfig) -> Prepared:
+    """Everything that needs plugins but no model: scorer, dataset rows, split checks."""
+    from ttrl_kit.engines.embedded.trainer import build_scorer
+
+    cfgmod.refuse_split_groups(cfg)
+    scorer, warnings = build_scorer(cfg)
+    d = cfg.data
+    rows = prepare(load_rows(d.dataset, d.source, d.options, cfg.source, "data."), scorer.task, d.id_field, cfg.source, "data.")
+    if len(rows) < cfg.train.prompts_per_step:
+        raise ConfigError(
+            f"{cfg.source}: field 'train.prompts_per_step': {cfg.train.prompts_per_step} prompts per step but the dataset "
+            f"has only {len(rows)} rows"
+        )
+    heldout = None
+    if d.heldout:
+        h = d.heldout
+        hrows = load_rows(h.get("dataset", d.dataset), h.get("source", d.source), h.get("options", {}), cfg.source, "data.heldout.")
+        heldout = prepare(hrows, scorer.task, h.get("id_field", d.id_field), cfg.source, "data.heldout.")
+    return Prepared(cfg=cfg, scorer=scorer, train_rows=rows, heldout_rows=heldout, warnings=warnings)
+
+
+def _eval(cfg: RunConfig, loaded: Any, scorer: Any, rows: list[PreparedRow], desc: str):
+    from ttrl_kit.engines.embedded.evaluate import evaluate
+
+    e, g = cfg.eval, cfg.generation
+    if e.max_questions is not None:
+        rows = rows[: e.max_questions]
+    return evaluate(
+        loaded.model, loaded.tokenizer, scorer, rows, k=e.k,
+        temperature=e.temperature if e.temperature is not None else g.temperature,
+        top_p=g.top_p, top_k=g.top_k, max_new_tokens=g.max_completion_length,
+        batch_prompts=e.batch_prompts, dtype=cfg.model.dtype, seed=e.seed, desc=desc,
+    )
+
+
+def _save_eval(rd: RunDir, which: str, results: dict[str, Any]) -> None:
+    import json
+
+    rd.write_json(rd.eval_file(which), {name: r.to_dict() for name, r in results.items()})
+    lines = []
+    for name, r in results.items():
+        for q in r.questions:
+            lines.append(json.dumps({"split": name, **q.__dict__}))
+    rd.write_atomic(rd.path / f"eval_{which}_questions.jsonl", "\n".join(lines) + "\n")
+
+
+def _run_evals(cfg: RunConfig, loaded: Any, p: Prepared, which: str) -> dict[str, Any]:
+    out = {"test": _eval(cfg, loaded, p.scorer, p.train_rows, f"eval {which} (test questions)")}
+    if p.heldout_rows:
+        out["heldout"] = _eval(cfg, loaded, p.scorer, p.heldout_rows, f"eval {which} (held-out)")
+    return out
+
+
+def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=print) -> dict[str, Any]:
+    """Run (or resume) a TTRL training run in ``run_path``; returns the summary dict."""
+    import torch
+
+    from ttrl_kit.engines.embedded import models
+    from ttrl_kit.engines.embedded.trainer import build_trainer, latest_complete_checkpoint
+
+    rd = RunDir(run_path)
+    p = prepare_run(cfg)
+    for w in p.warnings:
+        log(f"warning: {w}")
+    if not resume:
+        rd.create(cfg.to_dict())
+    if (rd.path / "summary.json").is_file() and rd.read_run_json().get("status") == "complete":
+        log(f"{rd.path}: run already complete; nothing to do")
+        import json
+
+        return json.loads((rd.path / "summary.json").read_text())
+    t_start = time.time()
+    rd.update_run_json(status="running", pid=__import__("os").getpid())
+
+    t0 = time.perf_counter()
+    loaded = models.load_model(cfg.model.name, seed=cfg.train.seed)
+    rd.update_run_json(model_source=loaded.source, model_load_s=round(time.perf_counter() - t0, 2))
+    check_prompt_lengths(p.train_rows, loaded.tokenizer, cfg.generation.max_prompt_length, cfg.source)
+
+    before = None
+    if cfg.eval.before:
+        if rd.eval_file("before").is_file():
+            log("eval before: already done (resumed run), reusing it")
+        else:
+            torch.manual_seed(cfg.eval.seed)
+            before = _run_evals(cfg, loaded, p, "before")
+            _save_eval(rd, "before", before)
+
+    ckpt = latest_complete_checkpoint(rd.checkpoints) if resume else None
+    if ckpt is not None:
+        step = int(ckpt.name.split("-", 1)[1])
+        dropped = rd.truncate_metrics(step)
+        log(f"resuming from {ckpt} (step {step}; {dropped} metric lines after it dropped)")
+    elif resume:
+        rd.truncate_metrics(0)
+        log("no complete checkpoint yet: training starts from step 0")
+
+    trainer, reward, budget = build_trainer(cfg, loaded, to_trl_dataset(p.train_rows), p.scorer, rd.checkpoints, rd.metrics)
+    t_train = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
+    train_s = time.perf_counter() - t_train
+    global_step = trainer.state.global_step
+    rd.update_run_json(status="trained", train_s_this_process=round(train_s, 1), global_step=global_step,
+                       stopped_by_time_budget=budget.stopped_early)
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    loaded = models.LoadedModel(model=model, tokenizer=loaded.tokenizer, source=loaded.source)
+    if cfg.checkpoint.save_final:
+        model.save_pretrained(rd.final_model)
+        loaded.tokenizer.save_pretrained(rd.final_model)
+
+    after = _run_evals(cfg, loaded, p, "after") if cfg.eval.after else None
+    if after:
+        _save_eval(rd, "after", after)
+    summary = write_summary(rd, cfg)
+    rd.update_run_json(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       wall_s_this_process=round(time.time() - t_start, 1))
+    return summary
+
+
+def _load_eval(rd: RunDir, which: str) -> dict[str, Any] | None:
+    import json
+
+    f = rd.eval_file(which)
+    return json.loads(f.read_text()) if f.is_file() else None
+
+
+def write_summary(rd: RunDir, cfg: RunConfig) -> dict[str, Any]:
+    """summary.json + summary.md + plots from the files in the run dir (so it also works
+    after a resume, when the before-eval happened in an earlier process)."""
+    from ttrl_kit.engines.embedded.plots import plot_before_after, plot_training
+
+    before, after = _load_eval(rd, "before"), _load_eval(rd, "after")
+    rows = rd.read_metrics()
+    k = cfg.eval.k
+    summary: dict[str, Any] = {"run_dir": str(rd.path), "model": cfg.model.name, "task": cfg.task.name,
+                               "estimator": cfg.estimator.name, "steps": rows[-1]["step"] if rows else 0, "k": k}
+
+    def head(d: dict[str, Any] | None, split: str) -> dict[str, float] | None:
+        if not d or split not in d:
+            return None
+        r = d[split]
+        return {"pass@1 (avg@k)": r["avg_at_k"], f"maj@{k}": r["maj_at_k"], f"pass@{k}": r["pass_at_k"],
+                "mean_length": r["mean_length"]}
+
+    for split in ("test", "heldout"):
+        b, a = head(before, split), head(after, split)
+        if b is None and a is None:
+            continue
+        entry: dict[str, Any] = {"before": b, "after": a}
+        if b and a:
+            entry["target_pass1_after_ge_base_maj"] = a["pass@1 (avg@k)"] >= b[f"maj@{k}"]
+        summary[split] = entry
+    if rows:
+        shares = [r["estimate_share"] for r in rows if isinstance(r.get("estimate_share"), float)]
+        summary["training"] = {
+            "steps": len(rows),
+            "train_time_s": sum(r.get("step_s") or 0.0 for r in rows),
+            "median_step_s": sorted(r.get("step_s") or 0.0 for r in rows)[len(rows) // 2],
+            "estimate_share_mean": sum(shares) / len(shares) if shares else None,
+            "estimate_share_max": max(shares) if shares else None,
+            "first": {k2: rows[0].get(k2) for k2 in ("reward_mean", "label_accuracy", "majority_ratio", "answer_entropy")},
+            "last": {k2: rows[-1].get(k2) for k2 in ("reward_mean", "label_accuracy", "majority_ratio", "answer_entropy")},
+        }
+    run = rd.read_run_json()
+    summary["wall_s"] = run.get("wall_s_this_process")
+    rd.write_json(rd.path / "summary.json", summary)
+    plots = []
+    p = plot_training(rows, rd.plots / "training.png")
+    if p:
+        plots.append(p)
+    for split in ("test", "heldout"):
+        if split in summary:
+            e = summary[split]
+            strip = lambda d: {kk: v for kk, v in d.items() if kk != "mean_length"} if d else None  # noqa: E731
+            p = plot_before_after(strip(e["before"]), strip(e["after"]), rd.plots / f"eval_{split}.png",
+                                  f"{cfg.model.name} on {split} questions (k={k})")
+            if p:
+                plots.append(p)
+    rd.write_atomic(rd.path / "summary.md", summary_markdown(summary, cfg, plots, rd))
+    return summary
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else str(v))
+
+
+def summary_markdown(s: dict[str, Any], cfg: RunConfig, plots: list[Path], rd: RunDir) -> str:
+    k = s["k"]
+    lines = [f"# TTRL run: {cfg.model.name} / task {cfg.task.name} / estimator {cfg.estimator.name}", ""]
+    lines.append(f"Dataset `{cfg.data.dataset}` source `{cfg.data.source}`, {s['steps']} optimizer steps, "
+                 f"{cfg.train.prompts_per_step} prompts x {cfg.ttrl.n_train} trained samples per step "
+                 f"(n_votes {cfg.ttrl.n_votes}), lr {cfg.train.learning_rate}, beta {cfg.train.beta}.")
+    lines.append("Labels were used only for the numbers below, never for training.")
+    lines.append("")
+    for split in ("test", "heldout"):
+        if split not in s:
+            continue
+        e = s[split]
+        lines += [f"## {split} questions", "", f"| metric | before | after |", "|---|---|---|"]
+        for key in ("pass@1 (avg@k)", f"maj@{k}", f"pass@{k}", "mean_length"):
+            b = (e.get("before") or {}).get(key)
+            a = (e.get("after") or {}).get(key)
+            lines.append(f"| {key} | {_fmt(b)} | {_fmt(a)} |")
+        if "target_pass1_after_ge_base_maj" in e:
+            ok = e["target_pass1_after_ge_base_maj"]
+            lines += ["", f"Target (pass@1 after >= base maj@{k}): **{'met' if ok else 'not met'}**."]
+        lines.append("")
+    t = s.get("training")
+    if t:
+        lines += ["## training", "",
+                  f"- steps {t['steps']}, training time {t['train_time_s']:.0f} s (median step {t['median_step_s']:.1f} s)",
+                  f"- estimator share of step time: mean {_fmt(t['estimate_share_mean'])}, max {_fmt(t['estimate_share_max'])} (target < 0.02)",
+                  f"- first step: {t['first']}", f"- last step: {t['last']}", ""]
+    for p in plots:
+        lines.append(f"![{p.stem}]({p.relative_to(rd.path)})")
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_only(cfg: RunConfig, model_name: str | None = None, out: str | Path | None = None, log=print) -> dict[str, Any]:
+    """``ttrl-kit eval``: before-style numbers for a model without training."""
+    from ttrl_kit.engines.embedded import models
+
+    p = prepare_run(cfg)
+    for w in p.warnings:
+        log(f"warning: {w}")
+    loaded = models.load_model(model_name or cfg.model.name, seed=cfg.train.seed)
+    check_prompt_lengths(p.train_rows, loaded.tokenizer, cfg.generation.max_prompt_length, cfg.source)
+    res = _run_evals(cfg, loaded, p, "")
+    result = {name: r.to_dict() for name, r in res.items()}
+    if out:
+        rd = RunDir(out)
+        rd.path.mkdir(parents=True, exist_ok=True)
+        _save_eval(rd, "only", res)
+    return result

