@@ -79,5 +79,8 @@ def test_saved_tiny_checkpoint_reloads_offline(tmp_path, family):
     model = AutoModelForImageTextToText.from_pretrained(path)
     assert vlm.family_of(path) == family and vlm.family_of(model.config) == family
     assert proc.image_processor.size["longest_edge"] == 32 * 784
+    proc.save_pretrained(tmp_path / "again")  # what Trainer checkpoints call
+    again = vlm.load_processor(tmp_path / "again")
+    assert again.image_processor.size == proc.image_processor.size and again.chat_template == proc.chat_template
     msgs = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
     assert proc.apply_chat_template(msgs, tokenize=False).endswith("<|im_start|>user\nhi<|im_end|>\n")

@@ -48,7 +48,8 @@ def processor_class(family: str) -> type:
     """The family's processor class, accepting ``video_processor=None``.
 
     The stock class type-checks every sub-processor; without torchvision there is no video
-    processor to give it, and images never need one.
+    processor to give it, and images never need one.  ``save_pretrained`` writes the parts
+    :func:`load_processor` reads back.
     """
     if family not in _SHIMS:
         base = _classes(family)[2]
@@ -58,8 +59,15 @@ def processor_class(family: str) -> type:
                 return None
             return base.check_argument_for_proper_class(self, argument_name, argument)
 
+        def save_pretrained(self, save_directory, **kwargs):  # noqa: ANN001
+            # The stock save walks every sub-processor and fails on the missing video one;
+            # Trainer checkpoints call this, so it must work.
+            save_processor(self, save_directory)
+            return []
+
         _SHIMS[family] = type(f"{base.__name__}NoVideo", (base,),
-                              {"check_argument_for_proper_class": check_argument_for_proper_class})
+                              {"check_argument_for_proper_class": check_argument_for_proper_class,
+                               "save_pretrained": save_pretrained})
     return _SHIMS[family]
 
 
@@ -85,11 +93,19 @@ def family_of(path_or_config: Any) -> str:
     """``qwen2-vl`` or ``qwen2.5-vl`` from a checkpoint folder or a config's ``model_type``."""
     model_type = getattr(path_or_config, "model_type", None)
     if model_type is None:
-        cfg = Path(path_or_config) / "config.json"
+        folder = Path(path_or_config)
+        cfg = folder / "config.json"
+        proc_cfg = folder / "processor_config.json"
         try:
-            model_type = json.loads(cfg.read_text(encoding="utf-8")).get("model_type")
+            if cfg.exists():
+                model_type = json.loads(cfg.read_text(encoding="utf-8")).get("model_type")
+            elif proc_cfg.exists():  # a processor saved on its own (Trainer checkpoints)
+                name = json.loads(proc_cfg.read_text(encoding="utf-8")).get("processor_class", "")
+                model_type = {"Qwen2VLProcessor": "qwen2_vl", "Qwen2_5_VLProcessor": "qwen2_5_vl"}.get(name)
+            else:
+                raise OSError("no config.json or processor_config.json")
         except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{cfg}: cannot read the model type ({exc})") from None
+            raise ConfigError(f"{folder}: cannot read the model type ({exc})") from None
     if model_type == "qwen2_vl":
         return "qwen2-vl"
     if model_type == "qwen2_5_vl":
@@ -110,6 +126,8 @@ def load_processor(path: str | Path, *, min_pixels: int | None = None, max_pixel
     family = family_of(path)
     try:
         proc = AutoProcessor.from_pretrained(path)
+        if getattr(proc, "image_processor", None) is None:  # e.g. a bare tokenizer came back
+            raise TypeError(f"AutoProcessor returned {type(proc).__name__}, not an image-text processor")
         if min_pixels is not None or max_pixels is not None:
             size = dict(proc.image_processor.size)
             size["shortest_edge"] = min_pixels or size.get("shortest_edge")
@@ -142,12 +160,16 @@ def load_processor(path: str | Path, *, min_pixels: int | None = None, max_pixel
 
 
 def save_processor(proc: Any, path: str | Path) -> None:
-    """Save a shimmed processor (``save_pretrained`` trips over the missing video processor)."""
+    """Save a processor's tokenizer, image processor and chat template (the stock
+    ``save_pretrained`` trips over the missing video processor)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     proc.tokenizer.save_pretrained(path)
     proc.image_processor.save_pretrained(path)
     (path / "chat_template.jinja").write_text(proc.chat_template, encoding="utf-8")
+    base = next((c.__name__ for c in type(proc).__mro__ if c.__name__ in ("Qwen2VLProcessor", "Qwen2_5_VLProcessor")),
+                type(proc).__name__)
+    (path / "processor_config.json").write_text(json.dumps({"processor_class": base}, indent=2), encoding="utf-8")
 
 
 def vision_token_ids(tokenizer: Any) -> list[int]:
