@@ -147,18 +147,29 @@ def looks_like_answer(text: str) -> bool:
     bare = _TEXTCMD.sub(" ", t)
     words = _WORD.findall(bare)
     real = [w for w in words if w.lower() not in _MATHWORDS]
-    if len(t) <= 40 and re.fullmatch(r"[A-Za-z][A-Za-z '\-]*", t) and len(real) <= 6:
-        return True  # a text answer ("odd", "Evelyn", "The midpoints ...")
+    if re.fullmatch(r"[A-Za-z][A-Za-z '\-]*", t):
+        # a bare word answer ("odd", "Evelyn"); longer prose needs \\text{} or a box
+        return len(t.split()) <= 2 and t.lower().strip(" .") not in _NON_ANSWERS
     if re.search(r"[.!?]\s+[A-Z]|\s:|:\s", t):
         return False
     return len(real) <= 2
 
 
+_NON_ANSWERS = {"no idea", "not sure", "unknown", "i don't know", "dont know", "no answer", "n/a", "error",
+                "sorry", "i cannot", "cannot determine", "undefined answer"}
 _MATHWORDS = {"and", "or", "sqrt", "frac", "pi", "sin", "cos", "tan", "log", "ln", "exp", "cm", "m", "km",
               "units", "inches", "feet", "meters", "miles", "dollars", "degrees", "percent", "pct", "in",
               "infty", "cup", "le", "ge", "cdot", "times", "pm", "dfrac", "tfrac", "text", "left", "right",
               "sec", "csc", "cot", "mod", "pmod", "circ", "begin", "end", "pmatrix", "bmatrix", "array",
               "approx"}
+
+
+_STANDALONE_NUM = re.compile(r"(?<![A-Za-z\d])-?\d+(?:[.,/]\d+)*(?![A-Za-z\d])")
+
+
+def _has_prose_word(t: str) -> bool:
+    bare = _TEXTCMD.sub(" ", t)
+    return any(w.lower() not in _MATHWORDS for w in _WORD.findall(bare)) or bool(re.match(r"I\s", bare))
 
 
 def _phrase_answer(text: str) -> str | None:
@@ -260,6 +271,8 @@ def extract(response: str, mode: str = "default", choices: str | None = None) ->
         return _clean(phrase)
     stripped = text.strip()
     if looks_like_answer(stripped) and not re.search(r"\$|\\\(|\\\[", stripped):
+        if _has_prose_word(stripped) and _STANDALONE_NUM.search(stripped):
+            return _clean(_last_number(stripped))  # "I get 1/2."
         return _clean(stripped)
     bolds = _BOLD.findall(text)
     if bolds and re.search(r"\d", bolds[-1]) and looks_like_answer(bolds[-1]):

@@ -584,8 +584,8 @@ class Parser:
             if close not in (("op", ")"), ("op", "]")) and not (close[0] == "cmd" and close[1] == "rangle"):
                 raise ParseError("unclosed bracket")
             c = ")" if close[1] in (")", "rangle") else "]"
-            if len(items) == 1 and (open_ == "(" and c == ")" or items[0][0] == "mat"):
-                return items[0]
+            if len(items) == 1:
+                return items[0]  # "(x)", "[45]", "[\\begin{array}..]": one item is just grouping
             return ("tuple", items, open_, c)
         finally:
             self.depth -= 1
