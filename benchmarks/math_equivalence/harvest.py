@@ -71,12 +71,22 @@ def parametrize_cases(source: str) -> Iterator[tuple[str, list[str], list[tuple]
             yield node.name, list(names), rows
 
 
-def harvest_math_verify(repo: Path) -> Iterator[dict[str, Any]]:
-    commit = git_commit(repo)
+def harvest_math_verify(repo: Path, sdist_tests: Path | None = None) -> Iterator[dict[str, Any]]:
+    """Math-Verify's tests, from the git mirror or (newer) from the PyPI 0.9.0 sdist's tests/."""
+    if sdist_tests is not None:
+        commit = "0.9.0-sdist"
+
+        def read(f: str) -> str:
+            return (sdist_tests / Path(f).name).read_text(encoding="utf-8")
+    else:
+        commit = git_commit(repo)
+
+        def read(f: str) -> str:
+            return git_show(repo, f)
     files = ["tests/test_all.py", "tests/test_numina_cases.py", "tests/test_open_thoughts.py",
-             "tests/test_yujianll.py", "tests/test_boxed.py", "tests/test_strict.py"]
+             "tests/test_yujianll.py", "tests/test_boxed.py", "tests/test_strict.py", "tests/test_string_extraction.py"]
     for f in files:
-        for fn, names, rows in parametrize_cases(git_show(repo, f)):
+        for fn, names, rows in parametrize_cases(read(f)):
             if "gold" not in names or "pred" not in names:
                 continue
             for row in rows:
@@ -134,11 +144,13 @@ def harvest_hendrycks(repo: Path) -> Iterator[dict[str, Any]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mirror", default="/work/.mirror")
+    ap.add_argument("--mv-sdist-tests", help="tests/ of the math-verify PyPI sdist (newer than git); "
+                    "get it with: pip download math-verify==0.9.0 --no-binary :all: --no-deps")
     ap.add_argument("--out", default=str(Path(__file__).with_name("cases_public.jsonl")))
     args = ap.parse_args()
     root = Path(args.mirror)
     cases: list[dict[str, Any]] = []
-    cases += harvest_math_verify(root / MV / "repo")
+    cases += harvest_math_verify(root / MV / "repo", Path(args.mv_sdist_tests) if args.mv_sdist_tests else None)
     cases += harvest_nemo(root / NEMO / "repo")
     cases += harvest_hendrycks(root / HENDRYCKS / "repo")
     seen = set()

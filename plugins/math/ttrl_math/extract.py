@@ -114,6 +114,7 @@ def _separator_only(between: str) -> bool:
     """Text between two boxes / math segments that still reads as one answer list."""
     t = _TEXTCMD.sub(lambda m: " " + m.group(0)[m.group(0).index("{") + 1: -1] + " ", between)
     t = re.sub(r"\\\(|\\\)|\\\[|\\\]|\$|\\quad|\\qquad|\\,|\\;|\\ |\\\\", " ", t)
+    t = re.sub(r"[A-Za-z]+(?:_\{?[A-Za-z0-9]+\}?)?\s*=", " ", t)  # "\\) and \\( y_2 = \\boxed{..}"
     if not re.search(r"[A-Za-z0-9]", t):
         return len(t) <= 40
     words = [w.lower() for w in re.findall(r"[A-Za-z]+", t)]
@@ -170,6 +171,25 @@ _STANDALONE_NUM = re.compile(r"(?<![A-Za-z\d])-?\d+(?:[.,/]\d+)*(?![A-Za-z\d])")
 def _has_prose_word(t: str) -> bool:
     bare = _TEXTCMD.sub(" ", t)
     return any(w.lower() not in _MATHWORDS for w in _WORD.findall(bare)) or bool(re.match(r"I\s", bare))
+
+
+_CONCLUDE = re.compile(r"(?:Therefore|Thus|So|Hence|Finally|In conclusion|In total|Overall)\b")
+_TRAILING_JUNK = re.compile(r"(?:\s*(?:I hope it is correct\.?|<\|[a-z_]+\|>\s*\w*))+\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?$\n])\s+")
+
+
+def _conclusion_number(text: str) -> str | None:
+    """A number stated in the concluding last sentence without math delimiters
+    ("Therefore, there are 12 sequences."); it beats earlier ``$...$`` work."""
+    tail = _TRAILING_JUNK.sub("", text[-600:])
+    sentences = [x for x in _SENTENCE_END.split(tail) if x.strip()]
+    if not sentences:
+        return None
+    last = sentences[-1].strip()
+    if not _CONCLUDE.match(last) or "$" in last or "\\" in last:
+        return None
+    nums = re.findall(r"(?<![A-Za-z\d.])(-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?\s*%?)(?![A-Za-z\d])", last)
+    return nums[-1].replace(",", "").replace(" ", "") if nums else None
 
 
 def _phrase_answer(text: str) -> str | None:
@@ -277,6 +297,9 @@ def extract(response: str, mode: str = "default", choices: str | None = None) ->
     bolds = _BOLD.findall(text)
     if bolds and re.search(r"\d", bolds[-1]) and looks_like_answer(bolds[-1]):
         return _clean(bolds[-1])
+    concl = _conclusion_number(text)
+    if concl is not None:
+        return _clean(concl)
     math = _math_answer(text)
     if math is not None:
         return _clean(math)
