@@ -248,7 +248,7 @@ def voting(data: str, n_groups: int, pairwise_groups: int, size: int, seed: int,
 
         fig, ax = plt.subplots(figsize=(7, 4))
         ax.boxplot([[1000 * x for x in ours], [1000 * x for x in leader], [1000 * x for x in pairwise] or [float("nan")]],
-                   labels=["ours", "mv leader", "mv pairwise"], showfliers=True)
+                   tick_labels=["ours", "mv leader", "mv pairwise"], showfliers=True)
         ax.set_yscale("log")
         ax.set_ylabel("ms per 64-response group (log)")
         ax.axhline(20, ls="--", c="g", lw=0.8, label="median target 20 ms")

@@ -47,7 +47,7 @@ _PERCENT = re.compile(r"\\%|%|\s*\\text\{\s*(?:percent|percentage|pct)\s*\}|\s*\
 _SCI = re.compile(r"(?<![a-zA-Z\\\d.])(\d+(?:\.\d+)?)[eE]([+-]?\d{1,4})(?![\d.a-zA-Z])")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _THOUSANDS_BANG = re.compile(r"(\d)\s*(?:,\\!|\{\s*,\s*\}|,\s*\\!)\s*(?=\d{3})")
-_DEC_COMMA = re.compile(r"[+-]?(?:\d+,\d{2}|0,\d+)")
+_DEC_COMMA = re.compile(r"[+-]?(?:\d+,\d{2}|0,\d{2,})")
 _THOUSANDS_FULL = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 _THOUSANDS_SPACE = re.compile(r"[+-]?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?")
 _THOUSANDS_IN = re.compile(r"(?<![\d.,])([1-9]\d{0,2})((?:,\d{3}){2,})(?![\d,])")
