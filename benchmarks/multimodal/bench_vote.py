@@ -211,9 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=10, help="samples per question (MM-UPT: 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/multimodal/out")
+    p.add_argument("--cache", default="benchmarks/multimodal/cache", help="where the simulated groups are written")
     a = p.parse_args(argv)
-    out = Path(a.out)
+    out, cache = Path(a.out), Path(a.cache)
     out.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     rows = get_registry().dataset_loader("visual_synth")("mixed", n=a.questions, seed=a.seed, inline=True, size=112)
     methods: dict[str, Method] = {"ttrl-kit": ttrl_kit_method(), "raw-spans": raw_spans_method()}
     mm = mmupt_method()
@@ -226,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for style in ("boxed", "mixed"):
         groups = simulate(rows, a.n, style, a.seed + (0 if style == "boxed" else 1))
-        (out / f"groups_{style}.jsonl").write_text("".join(json.dumps(g) + "\n" for g in groups))
+        (cache / f"groups_{style}.jsonl").write_text("".join(json.dumps(g) + "\n" for g in groups))
         for name, method in [("oracle", None), *methods.items()]:
             res = evaluate(name, method, groups)
             res["style"] = style

@@ -31,6 +31,12 @@ def test_gpu_configs_validate_and_build_the_task(name):
     assert text.startswith("# NOT RUN HERE")
 
 
+def test_cpu_smoke_config_validates():
+    config = pytest.importorskip("ttrl_kit.engines.embedded.config")
+    cfg = config.load_config(CONFIGS / "smoke_tiny_vlm.yaml")
+    assert cfg.task.name == "multimodal" and cfg.data.dataset == "visual_synth" and cfg.train.max_steps == 2
+
+
 class _Reached(Exception):
     def __init__(self, args):
         super().__init__("train(args) reached")

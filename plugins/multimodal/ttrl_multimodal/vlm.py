@@ -285,3 +285,22 @@ def sample_groups(model: Any, processor: Any, prompts: Sequence[list[dict[str, A
         for i in range(len(chunk)):
             out.append(completions[i * n:(i + 1) * n])
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ttrl_multimodal.vlm --out DIR [--family qwen2-vl]``: write a tiny random
+    Qwen-VL checkpoint (model + processor parts) for smoke runs; no hub, about 1 MB."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m ttrl_multimodal.vlm", description=main.__doc__)
+    p.add_argument("--out", required=True)
+    p.add_argument("--family", default="qwen2-vl", choices=FAMILIES)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    path = save_tiny(a.out, a.family, seed=a.seed)
+    print(f"wrote a tiny random {a.family} checkpoint to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
