@@ -33,13 +33,11 @@ NUMBER_WORDS = {
 }
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 _ANSWER_IS = re.compile(
     r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)\s*(?:\*\*)?\s*([^\n]{1,200})", re.I
 )
 _OPTION_MARK = re.compile(r"(?:\b(?:option|choice)\s+\(?([A-J])\)?(?![A-Za-z])|\(([A-J])\))")
 _LAST_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?:/\d+)?(?![\w])")
-_THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 
 _CHOICE_BARE = r"^\(?([A-J])\)?[.):]?$"  # "B", "(B)", "B."
 _CHOICE_LEAD = r"^\(?([A-J])[.):]\s+\S"  # "B. the square", "(B) square"
@@ -71,6 +69,36 @@ def _boxed_spans(text: str) -> list[str]:
     return out
 
 
+def _last_tag(text: str, open_tag: str, close_tag: str) -> str | None:
+    """Content of the last ``open_tag ... close_tag`` pair (case-insensitive), in linear time
+    (a lazy ``.*?`` regex is quadratic on a flood of unclosed tags)."""
+    low = text.lower()
+    end = low.rfind(close_tag)
+    if end < 0:
+        return None
+    start = low.rfind(open_tag, 0, end)
+    if start < 0:
+        return None
+    return text[start + len(open_tag): end]
+
+
+def _drop_thinking(text: str) -> str:
+    """The text without ``<think>...</think>`` blocks; an unclosed block runs to the end."""
+    low = text.lower()
+    out, i = [], 0
+    while True:
+        start = low.find("<think>", i)
+        if start < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:start])
+        end = low.find("</think>", start)
+        if end < 0:
+            break
+        i = end + len("</think>")
+    return " ".join(out)
+
+
 def _clean(span: str) -> str:
     s = span.strip()
     s = re.sub(r"^\*\*|\*\*$", "", s).strip()
@@ -98,14 +126,13 @@ def _extract(response: str, strict: bool) -> str | None:
     boxes = _boxed_spans(text)
     if boxes:
         return _clean(boxes[-1]) or None
-    tags = _ANSWER_TAG.findall(text)
-    if tags:
-        inner = tags[-1]
+    inner = _last_tag(text, "<answer>", "</answer>")
+    if inner is not None:
         inner_boxes = _boxed_spans(inner)
         return _clean(inner_boxes[-1] if inner_boxes else inner) or None
     if strict:
         return None
-    body = _THINK.sub(" ", text)
+    body = _drop_thinking(text)
     said = _ANSWER_IS.findall(body)
     if said:
         span = said[-1]
