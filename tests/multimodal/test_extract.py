@@ -73,7 +73,7 @@ def test_phrase_normalisation():
 
 HOSTILE = [
     "\\boxed{" * 10_000, "{" * 10_000 + "}" * 10_000, "x" * 1_000_000, "\\boxed{" + "9" * 100_000 + "}",
-    "<answer>" * 5000, "The answer is " * 20_000, "\ud800\udfff lone surrogates \ud800", "\x00" * 1000,
+    "<answer>" * 5000, "<think>" * 5000, "<answer><think>" * 3000, "The answer is " * 20_000, "\ud800\udfff lone surrogates \ud800", "\x00" * 1000,
     "__import__('os').system('echo hacked')", "(B)" * 50_000,
 ]
 
