@@ -164,7 +164,8 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def voting(data: str, n_groups: int, pairwise_groups: int, size: int, seed: int, plot: str | None) -> None:
+def voting(data: str, n_groups: int, pairwise_groups: int, size: int, seed: int, plot: str | None,
+           distinct_groups: int = 40) -> None:
     from math_verify import parse, verify
 
     from ttrl_kit import GroupScorer
@@ -223,6 +224,25 @@ def voting(data: str, n_groups: int, pairwise_groups: int, size: int, seed: int,
                     verify(parsed[i], parsed[j])
         pairwise.append(time.perf_counter() - t0)
 
+    # worst case: 64 distinct answers (64 different MATH-500 references): every answer is
+    # parsed and nearly every representative pair is checked
+    rng = random.Random(seed + 1)
+    distinct_ours, distinct_leader = [], []
+    distinct = [["So the answer is \\boxed{%s}." % a for a in rng.sample(golds, size)] for _ in range(distinct_groups)]
+    for responses in tqdm(distinct, desc="distinct ours", file=sys.stderr):
+        scorer.task.clear_cache()
+        t0 = time.perf_counter()
+        scorer.score(responses)
+        distinct_ours.append(time.perf_counter() - t0)
+    for responses in tqdm(distinct[: max(1, distinct_groups // 4)], desc="distinct mv leader", file=sys.stderr):
+        t0 = time.perf_counter()
+        parsed = [parse(r) for r in responses]
+        leaders: list = []
+        for p in parsed:
+            if p and not any(verify(q, p) for q in leaders):
+                leaders.append(p)
+        distinct_leader.append(time.perf_counter() - t0)
+
     def row(name: str, xs: list[float], extra: str) -> str:
         return (f"| {name} | {len(xs)} | {1000 * statistics.median(xs):.1f} | {1000 * _pct(xs, 99):.1f} | "
                 f"{1000 * max(xs):.1f} | {extra} |")
@@ -240,6 +260,9 @@ def voting(data: str, n_groups: int, pairwise_groups: int, size: int, seed: int,
     print("slowest groups (ours):", ", ".join(f"{1000 * ours[i]:.0f} ms gold={groups[i][0]!r}" for i in slow))
     if pairwise:
         print(row("math-verify full pairwise (4032 ordered calls)", pairwise, "subset of groups"))
+    if distinct_ours:
+        print(row("ours, worst case: 64 distinct answers", distinct_ours, "64 different MATH-500 references"))
+        print(row("math-verify leader, worst case: 64 distinct answers", distinct_leader, "subset"))
     if plot:
         import matplotlib
 
@@ -273,11 +296,12 @@ def main() -> None:
     v.add_argument("--size", type=int, default=64)
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--plot")
+    v.add_argument("--distinct-groups", type=int, default=40, help="worst-case groups of all-distinct answers")
     args = ap.parse_args()
     if args.cmd == "accuracy":
         accuracy(args.cases, args.show)
     else:
-        voting(args.data, args.groups, args.pairwise_groups, args.size, args.seed, args.plot)
+        voting(args.data, args.groups, args.pairwise_groups, args.size, args.seed, args.plot, args.distinct_groups)
 
 
 if __name__ == "__main__":

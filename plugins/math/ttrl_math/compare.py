@@ -31,7 +31,7 @@ _TOL = mpmath.mpf(10) ** -20
 def bucket_key(info: dict | None) -> Hashable | None:
     if info is None:
         return None
-    return _key(info["v"])
+    return _cached_key(info)
 
 
 def _k12(s: str) -> str:
@@ -77,14 +77,74 @@ def equivalent(a: dict | None, b: dict | None, *, grading: bool = False) -> bool
     if a is None or b is None:
         return False
     try:
+        if _cached_key(a) == _cached_key(b):
+            return True
+        if _fast_reject(a, b):
+            return False
         return _eq_top(a, b) or _eq_top(b, a)
     except (ValueError, ZeroDivisionError, TypeError, IndexError, KeyError, RecursionError):
         return False
 
 
+def _cached_key(info: dict) -> Hashable:
+    k = info.get("_key")
+    if k is None:
+        k = info["_key"] = _key(info["v"])
+    return k
+
+
+_SCALARS = ("q", "n")
+_SOLO = ("text", "raw", "mat", "ratio", "base", "choice", "ne")
+
+
+def _unwrap(v: list) -> list:
+    return v[1][0][1] if v[0] == "assign" and len(v[1]) == 1 else v
+
+
+def _float(info: dict) -> complex:
+    f = info.get("_f")
+    if f is None:
+        v = _unwrap(info["v"])
+        if v[0] == "q":
+            f = complex(float(Fraction(v[1], v[2])), 0.0) if max(abs(v[1]), v[2]).bit_length() < 1000 else complex("nan")
+        else:
+            try:
+                f = complex(float(v[1]), float(v[2]))
+            except (OverflowError, ValueError):
+                f = complex("nan")
+        info["_f"] = f
+    return f
+
+
+def _fast_reject(a: dict, b: dict) -> bool:
+    """Cheap, conservative "certainly different" test run before the exact comparison
+    (most representative pairs in a group are different numbers)."""
+    va, vb = _unwrap(a["v"]), _unwrap(b["v"])
+    ka, kb = va[0], vb[0]
+    if (ka in _SOLO or kb in _SOLO) and ka != kb:
+        return True
+    if ka in _SCALARS and kb in _SCALARS:
+        if a.get("deg") or b.get("deg"):
+            return False
+        fa, fb = _float(a), _float(b)
+        if fa != fa or fb != fb:  # nan: no cheap answer
+            return False
+        gap = abs(fa - fb)
+        scale = max(abs(fa), abs(fb), 1e-300)
+        dps = [v[3] for v in (va, vb) if v[0] == "q" and v[3] is not None]
+        if dps:
+            return gap > 0.51 * 10.0 ** (-min(dps)) + 1e-9 * scale
+        return gap > 1e-9 * scale
+    if (ka in _SCALARS and kb == "e") or (ka == "e" and kb in _SCALARS):
+        return True
+    if ka == kb == "e" and va[1] != vb[1]:
+        return True
+    return False
+
+
 def _eq_top(a: dict, b: dict) -> bool:
     va, vb = a["v"], b["v"]
-    if _key(va) == _key(vb):
+    if _cached_key(a) == _cached_key(b):
         return True
     if a.get("deg") and not b.get("deg") and b.get("pi") and _scalar(va) and _scalar(vb):
         deg = _num(va) * mpmath.pi / 180
