@@ -93,6 +93,21 @@ def test_negation_complement_binary_only():
     assert t.extract_answer("positive or negative") is None
 
 
+def test_abstain_words_are_explicit_non_label_answers():
+    t = TextClassificationTask(negation_complement=True)
+    # the cued answer is "neutral": no vote, even though a negated label follows
+    assert t.extract_answer("The sentiment is neutral, with no strong negative emotions.") is None
+    assert t.extract_answer("**Mixed**") is None
+    assert t.extract_answer("Sentiment: mixed. Overall it is positive though.") == "positive"
+    assert t.extract_answer("It is not neutral: it is positive.") == "positive"
+    # "neither ... nor" denies both labels; it never implies the complement
+    assert t.extract_answer("It is neither positive nor negative.") is None
+    # a label named like an abstain word is a label
+    three = TextClassificationTask(labels=["positive", "negative", "neutral"])
+    assert three.extract_answer("Sentiment: neutral") == "neutral"
+    assert TextClassificationTask(abstain_words=[]).extract_answer("neutral, so positive") == "positive"
+
+
 def test_extract_returns_canonical_label_and_groups_by_it(task):
     answers = [task.extract_answer(s) for s in ["Fresh!", "Sentiment: positive", "**good**", "bad", None or ""]]
     assert answers == ["positive", "positive", "positive", "negative", None]

@@ -37,6 +37,8 @@ import string
 from dataclasses import dataclass
 from ttrl_text_cls.options import TextClsOptions
 
+# "neither X nor Y" denies both: such a negation never implies the other label.
+_NO_COMPLEMENT = re.compile(r"(?<![\w'’])(?:neither|nor)(?![\w'’])", re.IGNORECASE)
 _NEGATORS = re.compile(
     r"(?<![\w'’])(?:not|no|never|neither|nor|hardly|barely|scarcely|nothing|without|isnt|arent|wasnt|"
     r"dont|doesnt|didnt|cant|cannot|wont|wouldnt|shouldnt|couldnt|aint|\w+n[’']t|rather\s+than|"
@@ -68,6 +70,9 @@ _EMPHASIS = (
 )
 _STRIP_ALL = re.compile(r"^[\s*_`\"'“”‘’#>()\[\].:;,!?\-–—]+|[\s*_`\"'“”‘’#>()\[\].:;,!?\-–—]+$")
 _CUE_WINDOW = 160
+#: Label value of an abstain word ("neutral" in a positive/negative task): an explicit
+#: answer that is not a label, so the response abstains instead of voting.
+ABSTAIN = "\x00abstain"
 _NEG_WINDOW = 60
 
 
@@ -79,6 +84,7 @@ class Mention:
     kind: str  # "word" or "letter"
     negated: bool
     strong: bool  # letters: parenthesised/bulleted/emphasised; words: always True
+    complementable: bool = True  # False for "neither/nor" negations
 
 
 class Extractor:
@@ -92,6 +98,8 @@ class Extractor:
             phrase_to_label[lab] = lab
             for p in opts.verbalizers.get(lab, ()):
                 phrase_to_label[p] = lab
+        for w in opts.abstain_words:
+            phrase_to_label.setdefault(w, ABSTAIN)  # a label or verbalizer always wins
         self.phrase_to_label = phrase_to_label
         self.letter_to_label: dict[str, str] = (
             {string.ascii_uppercase[i]: lab for i, lab in enumerate(opts.labels)} if opts.letters else {}
@@ -131,7 +139,8 @@ class Extractor:
             return None
         if self.letter_to_label and len(core) == 1 and core.upper() in self.letter_to_label:
             return self.letter_to_label[core.upper()]
-        return self.phrase_to_label.get(" ".join(core.lower().split()))
+        lab = self.phrase_to_label.get(" ".join(core.lower().split()))
+        return None if lab == ABSTAIN else lab
 
     def extract(self, response: str) -> str | None:
         if not isinstance(response, str):
@@ -148,7 +157,8 @@ class Extractor:
         for tier in (self._cued, self._emphasised, self._bare):
             found = tier(text, mentions)
             if found is not None:
-                return found
+                # An explicit non-label answer ("neutral") is an answer: it abstains.
+                return None if found == ABSTAIN else found
         return None
 
     # -- mentions ------------------------------------------------------------------------
@@ -158,7 +168,8 @@ class Extractor:
             phrase = " ".join(m.group(1).lower().split())
             lab = self.phrase_to_label.get(phrase)
             if lab is not None:
-                out.append(Mention(m.start(1), m.end(1), lab, "word", self._negated(text, m.start(1)), True))
+                neg, comp = self._negation(text, m.start(1))
+                out.append(Mention(m.start(1), m.end(1), lab, "word", neg, True, comp))
         if self._letter_re is not None:
             for m in self._letter_re.finditer(text):
                 if self._letter_follows_word(text, m.end(1)):
@@ -169,7 +180,7 @@ class Extractor:
                         m.end(1),
                         self.letter_to_label[m.group(1)],
                         "letter",
-                        self._negated(text, m.start(1)),
+                        self._negation(text, m.start(1))[0],
                         self._letter_strong(text, m.start(1), m.end(1)),
                     )
                 )
@@ -198,7 +209,8 @@ class Extractor:
             return True
         return False
 
-    def _negated(self, text: str, start: int) -> bool:
+    def _negation(self, text: str, start: int) -> tuple[bool, bool]:
+        """(negated, complementable) for a mention starting at ``start``."""
         window = text[max(0, start - _NEG_WINDOW) : start]
         cut = None
         for cut in _CLAUSE_BOUNDARY.finditer(window):
@@ -207,7 +219,9 @@ class Extractor:
             window = window[cut.end() :]
         words = _WORD.findall(window)
         tail = " ".join(words[-3:])
-        return bool(_NEGATORS.search(tail))
+        if not _NEGATORS.search(tail):
+            return False, True
+        return True, not _NO_COMPLEMENT.search(tail)
 
     def _ambiguous(self, text: str, mentions: list[Mention], i: int) -> bool:
         """A mention joined by or/and/slash/comma to a mention of another label."""
@@ -229,7 +243,7 @@ class Extractor:
         if self._ambiguous(text, mentions, i):
             return None
         if m.negated:
-            return self._complement.get(m.label)
+            return self._complement.get(m.label) if m.complementable and m.label != ABSTAIN else None
         return m.label
 
     @staticmethod

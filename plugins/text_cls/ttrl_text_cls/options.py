@@ -63,6 +63,11 @@ DEFAULT_CUES = (
     "so the answer is",
 )
 
+#: Explicit answers that are not labels: a response whose final answer is one of these
+#: abstains rather than letting an earlier label mention vote ("neutral, with no strong
+#: negative feelings" is not a vote for anything).  Labels and verbalizers take precedence.
+DEFAULT_ABSTAIN_WORDS = ("neutral", "mixed", "unclear", "ambiguous", "undetermined", "cannot be determined")
+
 _MAX_LABELS = 26  # option letters A..Z
 _MAX_PHRASE_CHARS = 64
 
@@ -94,6 +99,7 @@ class TextClsOptions:
     cues: tuple[str, ...] = DEFAULT_CUES
     extra_cues: tuple[str, ...] = ()
     negation_complement: bool = False
+    abstain_words: tuple[str, ...] = DEFAULT_ABSTAIN_WORDS
     max_chars: int = 8000
 
     @property
@@ -120,6 +126,7 @@ _KNOWN = {
     "cues",
     "extra_cues",
     "negation_complement",
+    "abstain_words",
     "max_chars",
 }
 
@@ -236,6 +243,8 @@ def parse_options(raw: Mapping[str, Any]) -> TextClsOptions:
         raise ConfigError("text_cls option negation_complement: only meaningful with exactly two labels")
     cues = _str_list(raw["cues"], "cues") if "cues" in raw else DEFAULT_CUES
     extra = _str_list(raw.get("extra_cues", ()), "extra_cues")
+    abstain_raw = raw.get("abstain_words", DEFAULT_ABSTAIN_WORDS)
+    abstain_words = tuple(w for w in _str_list(abstain_raw or (), "abstain_words") if w not in owner)
     return TextClsOptions(
         labels=labels,
         verbalizers=verbalizers,
@@ -248,5 +257,6 @@ def parse_options(raw: Mapping[str, Any]) -> TextClsOptions:
         cues=cues,
         extra_cues=extra,
         negation_complement=negation_complement,
+        abstain_words=abstain_words,
         max_chars=max_chars,
     )
