@@ -29,7 +29,9 @@ CASES = [
     # pi and roots
     ("2\\pi", "6.2832", 1, "4-dp rounding of an irrational"),
     ("2\\pi", "6.28", 1, "2-dp rounding of an irrational"),
-    ("2\\pi", "6.3", 1, "policy: a rounded decimal with >= 2 significant digits matches a non-terminating value"),
+    ("2\\pi", "6.3", 0, "policy: a rounded decimal needs >= 2 decimal places (hundredths)"),
+    ("\\log 100", "2", 1, "log without a base is base 10"),
+    ("\\ln 2", "\\log 2", 0, "natural log is not log base 10"),
     ("2\\pi", "6", 0, "one significant digit is too coarse"),
     ("\\sqrt{2}", "1.4142", 1, "rounded root"),
     ("\\sqrt{2}", "1.41", 1, "rounded root, 3 significant digits"),

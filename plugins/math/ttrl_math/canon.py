@@ -103,7 +103,7 @@ def _pseudo_fn(name: str, args: list) -> Any:
 _FUNCS = {
     "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan, "sec": mpmath.sec, "csc": mpmath.csc,
     "cot": mpmath.cot, "arcsin": mpmath.asin, "arccos": mpmath.acos, "arctan": mpmath.atan,
-    "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh, "ln": mpmath.log, "log": mpmath.log,
+    "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh, "ln": mpmath.log, "log": mpmath.log10,
     "exp": mpmath.exp, "lg": mpmath.log10, "floor": mpmath.floor, "ceil": mpmath.ceil,
     "arccot": mpmath.acot, "arcsec": mpmath.asec, "arccsc": mpmath.acsc,
 }

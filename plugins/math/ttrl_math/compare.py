@@ -5,7 +5,7 @@ expressions as their 12-significant-digit fingerprints, containers recursively (
 ``equivalent(a, b)`` runs only between bucket representatives and adds the *policies*
 that are not plain identity (see the plugin README for the rationale):
 
-* a decimal written with ``k`` places (>= 2 significant digits) equals an exact value that
+* a decimal written with ``k >= 2`` places (and >= 2 significant digits) equals an exact value that
   has no terminating decimal expansion (``1/3``, ``\\sqrt2``, ``\\pi``) when it is that value
   rounded to ``k`` places; terminating values (``12.25``) must match exactly;
 * ``x^\\circ`` equals ``x*pi/180`` when the other side contains ``\\pi``;
@@ -191,8 +191,8 @@ def _rounded_match(dec: list, other: list) -> bool:
         return False
     if other[0] == "n" and abs(mpmath.mpf(other[2])) > 0:
         return False
-    if _sig_digits(dec) < 2:
-        return False
+    if _sig_digits(dec) < 2 or dec[3] < 2:
+        return False  # at least hundredths and two significant digits: 0.33, 1.41, 6.28
     x = _num(other).real
     d = mpmath.mpf(dec[1]) / dec[2]
     half = mpmath.mpf(10) ** (-dec[3]) / 2
