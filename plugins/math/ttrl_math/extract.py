@@ -21,7 +21,7 @@ from ttrl_math import limits
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*(\{)|\\boxed\s+([^\s$]+)")
 _THINK_END = "</think>"
 _PHRASE = re.compile(
-    r"(?:final answer is|the answer is|answer is|final answer\s*:|answer\s*:|答案是|答案为|réponse\s*:)",
+    r"(?:final answer is|the answer is|answer is|final answer\s*:|answer\s*:|####|答案是|答案为|réponse\s*:)",
     re.IGNORECASE,
 )
 _MINERVA = re.compile(r"final answer(?: is|:)\s*(.{0,300}?)\.?\s*I hope it is correct", re.IGNORECASE | re.DOTALL)
@@ -168,6 +168,16 @@ _MATHWORDS = {"and", "or", "sqrt", "frac", "pi", "sin", "cos", "tan", "log", "ln
 _STANDALONE_NUM = re.compile(r"(?<![A-Za-z\d])-?\d+(?:[.,/]\d+)*(?![A-Za-z\d])")
 
 
+def _first_prose_word(t: str) -> int:
+    """Start of the first ordinary English word outside math, \\text{} and ``$..$``; -1 if none."""
+    masked = _TEXTCMD.sub(lambda m: " " * len(m.group(0)), t)
+    masked = re.sub(r"\$[^$]*\$", lambda m: " " * len(m.group(0)), masked)
+    for m in _WORD.finditer(masked):
+        if m.group(0).lower() not in _MATHWORDS and m.group(0).lower() not in ("is", "are"):
+            return m.start()
+    return -1
+
+
 def _has_prose_word(t: str) -> bool:
     bare = _TEXTCMD.sub(" ", t)
     return any(w.lower() not in _MATHWORDS for w in _WORD.findall(bare)) or bool(re.match(r"I\s", bare))
@@ -224,6 +234,9 @@ def _answer_from_line(line: str) -> str | None:
     line = line.strip().strip("*").strip().strip('"').strip()
     if not line:
         return None
+    cut = _first_prose_word(line)
+    if cut > 0 and re.search(r"[\d\\$]", line[:cut]):
+        line = line[:cut].rstrip(" ,;:")  # "5 because 2+3=5", "12 apples"
     if looks_like_answer(line) and not _MATH.search(line):
         return line
     # "The volume of $ABCD$ is 120": the part after the last " is "
