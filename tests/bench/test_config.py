@@ -121,3 +121,11 @@ def test_bench_never_imports_a_plugin():
     files = list((REPO / "ttrl_kit" / "bench").rglob("*.py")) + [REPO / "ttrl_kit" / "cli" / "cmd_bench.py"]
     bad = [f"{f.name}: {m}" for f in files for m in _imports(f) if m.split(".")[0] in plugins]
     assert bad == []
+
+
+def test_train_cells_pick_any_estimator_of_the_grid():
+    c = from_mapping(cfg(estimators=["majority", "soft"], train={"estimators": ["soft"], "engine": {"train": {"max_steps": 2}}}),
+                     "b.yaml")
+    assert c.train.estimators == ("soft",) and c.train.engine["train"]["max_steps"] == 2
+    with pytest.raises(ConfigError, match="field 'train.estimators\\[0\\]': unknown id 'entropy'"):
+        from_mapping(cfg(train={"estimators": ["entropy"]}), "b.yaml")

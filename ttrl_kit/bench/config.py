@@ -323,19 +323,15 @@ def from_mapping(data: Mapping[str, Any], where: str = "<config>", *, root: Path
                 raise ctx.err(f"estimators[{i}].n_votes", f"{e.n_votes} > sampling.n={t.sampling.n} of task {t.id!r}")
     tr = ctx.mapping(d.get("train"), "train")
     ctx.keys(tr, {"tasks", "estimators", "models", "engine"}, "train")
+    est_ids = [e.id for e in estimators]
+    train_estimators = (_id_list(ctx, tr["estimators"], "train.estimators", est_ids)
+                        if tr.get("estimators") is not None else (est_ids[0],))
     train = TrainSpec(
         tasks=_id_list(ctx, tr.get("tasks"), "train.tasks", [t.id for t in tasks]),
-        estimators=_id_list(ctx, tr.get("estimators"), "train.estimators", [estimators[0].id]),
+        estimators=train_estimators,
         models=_id_list(ctx, tr.get("models"), "train.models", [m.id for m in models]),
         engine=ctx.mapping(tr.get("engine"), "train.engine"),
     )
-    if tr.get("estimators") is not None:
-        train = TrainSpec(
-            tasks=train.tasks,
-            estimators=_id_list(ctx, tr.get("estimators"), "train.estimators", [e.id for e in estimators]),
-            models=train.models,
-            engine=train.engine,
-        )
     return BenchConfig(
         name=name,
         output=output,
