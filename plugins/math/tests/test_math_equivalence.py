@@ -115,3 +115,22 @@ def test_registry_task_and_options():
         with pytest.raises(ConfigError):
             reg.task("math", **bad)
     assert "arithmetic" in reg.datasets if hasattr(reg, "datasets") else reg.dataset_loader("arithmetic")
+
+
+@pytest.mark.parametrize("a,b", [
+    ("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}",
+     "\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}"),
+    ("2\\begin{pmatrix}1 \\\\ 2\\end{pmatrix}", "\\begin{pmatrix}2 \\\\ 4\\end{pmatrix}"),
+    ("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}\\begin{pmatrix}0 & 1 \\\\ 1 & 0\\end{pmatrix}",
+     "\\begin{pmatrix}2 & 1 \\\\ 4 & 3\\end{pmatrix}"),
+    ("1\\leq|z|\\leq \\frac{3}{2}", "[-\\frac{3}{2}, -1] \\cup [1, \\frac{3}{2}]"),
+    ("5 > x \\ge 1", "[1, 5)"),
+])
+def test_matrix_arithmetic_and_abs_chains(a, b):
+    assert compare.equivalent(canonicalize(a), canonicalize(b))
+
+
+def test_matrix_product_is_not_commutative():
+    a = "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}\\begin{pmatrix}0 & 1 \\\\ 1 & 0\\end{pmatrix}"
+    b = "\\begin{pmatrix}0 & 1 \\\\ 1 & 0\\end{pmatrix}\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}"
+    assert not compare.equivalent(canonicalize(a), canonicalize(b))

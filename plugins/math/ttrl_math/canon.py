@@ -429,6 +429,11 @@ def value_of(node: Node, depth: int = 0) -> Value:
         return ["set", _flatten_sets([value_of(x, d) for x in node[1]])]
     if tag == "empty":
         return ["set", []]
+    if tag in ("add", "mul", "neg") and _contains_mat(node):
+        rows = _mat_ast(node)
+        if rows is None:
+            raise EvalError("matrix expression not understood")
+        node, tag = ("mat", rows), "mat"
     if tag == "mat":
         rows = node[1]
         cells = [value_of(x, d) for r in rows for x in r]
@@ -452,6 +457,55 @@ def value_of(node: Node, depth: int = 0) -> Value:
         return scalar_value(node)
     except NotScalar:
         return ["raw", _name_of(node)]
+
+
+def _contains_mat(node: Any) -> bool:
+    if isinstance(node, tuple):
+        return node[:1] == ("mat",) or any(_contains_mat(x) for x in node[1:])
+    if isinstance(node, list):
+        return any(_contains_mat(x) for x in node)
+    return False
+
+
+def _mat_ast(node: Node) -> list | None:
+    """Rows of cell ASTs for a sum/product of matrices and scalars (``A + B``, ``2A``, ``AB``);
+    ``None`` when the expression is not a matrix (or the shapes do not fit)."""
+    tag = node[0]
+    if tag == "mat":
+        return node[1]
+    if not _contains_mat(node):
+        return None
+    if tag == "neg":
+        m = _mat_ast(node[1])
+        return None if m is None else [[("neg", c) for c in r] for r in m]
+    if tag == "add":
+        mats = [_mat_ast(t) for t in node[1]]
+        if any(m is None for m in mats) or len({(len(m), len(m[0])) for m in mats}) != 1:
+            return None
+        return [[("add", [m[i][j] for m in mats]) for j in range(len(mats[0][0]))] for i in range(len(mats[0]))]
+    if tag == "mul":
+        acc: list | None = None
+        scalars: list = []
+        for f in node[1]:
+            if not _contains_mat(f):
+                scalars.append(f)
+                continue
+            m = _mat_ast(f)
+            if m is None:
+                return None
+            if acc is None:
+                acc = m
+                continue
+            if len(acc[0]) != len(m) or len(acc) * len(m[0]) * len(m) > limits.MAX_MATRIX_CELLS * 10:
+                return None
+            acc = [[("add", [("mul", [acc[i][k], m[k][j]]) for k in range(len(m))]) for j in range(len(m[0]))]
+                   for i in range(len(acc))]
+        if acc is None:
+            return None
+        if scalars:
+            acc = [[("mul", scalars + [c]) for c in r] for r in acc]
+        return acc
+    return None
 
 
 def _combine(a: Node, b: Node, sign: int) -> Value:
@@ -562,9 +616,17 @@ def _inequality(ops: list[str], exprs: list[Node], depth: int) -> Value | None:
     flip = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
     if len(exprs) == 3 and _name_like(exprs[1]) and ops[0][0] == ops[1][0]:
         lo, hi = value_of(exprs[0], depth), value_of(exprs[2], depth)
+        lo_closed, hi_closed = ops[0].endswith("="), ops[1].endswith("=")
         if ops[0][0] == ">":
-            lo, hi = hi, lo
-        return ["iv", lo, hi, ops[0].endswith("="), ops[1].endswith("="), True]
+            lo, hi, lo_closed, hi_closed = hi, lo, hi_closed, lo_closed
+        if exprs[1][0] == "abs" and lo[0] == "q" and hi[0] in ("q", "n", "inf"):
+            # lo <= |z| <= hi  ->  [-hi, -lo] U [lo, hi]
+            neg_hi = ["inf", -1] if hi[0] == "inf" else _neg(hi)
+            if lo[1] <= 0:
+                return ["iv", neg_hi, hi, hi_closed, hi_closed, True]
+            return ["union", [["iv", neg_hi, _neg(lo), hi_closed, lo_closed, True],
+                              ["iv", lo, hi, lo_closed, hi_closed, True]]]
+        return ["iv", lo, hi, lo_closed, hi_closed, True]
     if len(exprs) != 2:
         return None
     lhs, rhs = exprs
