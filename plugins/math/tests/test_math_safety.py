@@ -167,3 +167,18 @@ def _shared_task() -> MathTask:
     if not _TASK:
         _TASK.append(MathTask())
     return _TASK[0]
+
+
+def test_falls_back_in_process_when_no_subprocess_can_start(monkeypatch):
+    import ttrl_math.sandbox as sb
+
+    def broken_start(self):
+        raise OSError("spawning forbidden")
+
+    monkeypatch.setattr(sb.Worker, "_start", broken_start)
+    monkeypatch.setattr(sb, "_DEFAULT", None)
+    task = MathTask()
+    with pytest.warns(RuntimeWarning):
+        cls = task.group_answers(["\\frac{1}{2}", "0.5", "\\sqrt{2}"])
+    assert cls.class_of == (0, 0, 1)
+    monkeypatch.setattr(sb, "_DEFAULT", None)

@@ -13,6 +13,7 @@ also caps its own address space, so a memory blow-up kills only the worker.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -145,6 +146,7 @@ def default_worker() -> Worker:
         if _DEFAULT is None or _DEFAULT_PID != os.getpid():
             _DEFAULT = Worker()
             _DEFAULT_PID = os.getpid()
+            atexit.register(_DEFAULT.close)
         return _DEFAULT
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from fractions import Fraction
 from typing import Any, Hashable, Mapping, Sequence
 
@@ -64,6 +65,7 @@ class MathTask(KeyedTask):
 
     name = "math"
     max_equivalence_checks = 4000
+    _warned = False
 
     def __init__(self, suffix: str | None = TTRL_SUFFIX, mode: str = "default", choices: Any = None,
                  isolate: bool = True, timeout_s: float = 1.0, prompt_field: str | None = None) -> None:
@@ -131,7 +133,14 @@ class MathTask(KeyedTask):
 
             w = default_worker()
             w.timeout_s = self.timeout_s
-            return w.canonicalize_many(answers, self.choices)
+            try:
+                return w.canonicalize_many(answers, self.choices)
+            except (OSError, RuntimeError) as exc:
+                # No subprocess possible here (sandboxed runtime): fall back to in-process
+                # parsing, which the hard input limits still bound; say so once.
+                if not MathTask._warned:
+                    MathTask._warned = True
+                    warnings.warn(f"math: worker subprocess unavailable ({exc}); parsing in-process", RuntimeWarning)
         from ttrl_math.canon import canonicalize
 
         return [canonicalize(a, self.choices) for a in answers]
