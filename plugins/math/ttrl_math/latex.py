@@ -44,6 +44,7 @@ _LEFTRIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Bi
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}|"
                      r"\s*\\text\{\s*degrees?\s*\}|\s*\bdegrees?\b")
 _PERCENT = re.compile(r"\\%|%|\s*\\text\{\s*(?:percent|percentage|pct)\s*\}|\s*\b(?:percent|percentage|pct)\b")
+_GLUED_CONN = re.compile(r"(?<=[\d})\]])\s*(or|and)(?=[A-Za-z\\(])")
 _SCI = re.compile(r"(?<![a-zA-Z\\\d.])(\d+(?:\.\d+)?)[eE]([+-]?\d{1,4})(?![\d.a-zA-Z])")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _THOUSANDS_BANG = re.compile(r"(\d)\s*(?:,\\!|\{\s*,\s*\}|,\s*\\!)\s*(?=\d{3})")
@@ -68,8 +69,12 @@ def strip_wrappers(s: str) -> str:
                 t = inner.strip()
                 break
         m = re.match(r"\\(?:boxed|fbox)\s*\{", t)
-        if m and t.endswith("}") and _matching_brace(t, m.end() - 1) == len(t) - 1:
-            t = t[m.end(): -1].strip()
+        if m:
+            close = _matching_brace(t, m.end() - 1)
+            if close == len(t) - 1:
+                t = t[m.end(): -1].strip()
+            elif close < 0:
+                t = t[m.end():].strip()  # a box that was never closed (truncated output)
         if t == s:
             break
         s = t
@@ -108,6 +113,7 @@ def normalise(s: str) -> tuple[str, dict[str, bool]]:
     s = s.replace("\u00f7", "/").replace("\u2013", "-").replace("\u00a0", " ").replace("\u222a", "\\cup ")
     s = strip_wrappers(s)
     s = _THOUSANDS_BANG.sub(r"\1", s)
+    s = _GLUED_CONN.sub(r" \1 ", s)
     s = _SPACES.sub(lambda m: m.group(0) if m.group(0) == "\\\\" else " ", s)
     s = _LEFTRIGHT.sub("", s)
     s = s.replace("\\{", "\\lbrace ").replace("\\}", "\\rbrace ")  # keep set braces distinct
