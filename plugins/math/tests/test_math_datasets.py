@@ -80,3 +80,34 @@ def test_hub_path_without_datasets_library_is_a_config_error():
             get_registry().dataset_loader("math500")("hf")
     else:
         pytest.skip("datasets is installed; the hub path is not exercised offline")
+
+
+@needs_data
+def test_every_reference_answer_survives_wrapping_and_rejects_a_changed_digit():
+    """Recall and precision on all 613 real reference answers: each must still match when
+    wrapped the way models write it, and must stop matching when one digit changes."""
+    import random
+    import re
+
+    from ttrl_kit import grade
+
+    task = get_registry().task("math")
+    golds = []
+    for name in ("aime2024", "amc", "math500"):
+        golds += [r["answer"] for r in get_registry().dataset_loader(name)(str(DATA))]
+    wraps = [lambda a: f"${a}$", lambda a: f"The answer is ${a}$.", lambda a: f"so $\\boxed{{{a}}}$",
+             lambda a: a.replace("\\frac", "\\dfrac").replace(" ", ""),
+             lambda a: f"Final Answer: The final answer is ${a}$. I hope it is correct."]
+    misses = [(g, w(g)) for g in golds for w in wraps if not grade(task, w(g), g)]
+    assert misses == []
+    rng = random.Random(0)
+    false_matches = []
+    for g in golds:
+        digits = [m.start() for m in re.finditer(r"\d", g)]
+        if not digits:
+            continue
+        i = rng.choice(digits)
+        p = g[:i] + str((int(g[i]) + rng.randint(1, 9)) % 10) + g[i + 1:]
+        if grade(task, f"\\boxed{{{p}}}", g):
+            false_matches.append((g, p))
+    assert false_matches == []

@@ -149,7 +149,7 @@ def looks_like_answer(text: str) -> bool:
     bare = _TEXTCMD.sub(" ", t)
     words = _WORD.findall(bare)
     real = [w for w in words if w.lower() not in _MATHWORDS]
-    if re.fullmatch(r"[A-Za-z][A-Za-z '\-]*", t):
+    if re.fullmatch(r"[A-Za-z][A-Za-z '\-]*", t) and re.search(r"[A-Za-z]{2,}", t):
         # a bare word answer ("odd", "Evelyn"); longer prose needs \\text{} or a box
         return len(t.split()) <= 2 and t.lower().strip(" .") not in _NON_ANSWERS
     if re.search(r"[.!?]\s+[A-Z]|\s:|:\s", t):
