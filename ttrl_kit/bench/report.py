@@ -109,6 +109,26 @@ def markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> st
                 cells[3] = f"{r.get('status')}: {r.get('reason', '')}"[:80]
             body.append(cells)
         lines += _table(heads, body)
+    seen: set[tuple[str, str]] = set()
+    roll = []
+    for r in est:
+        if r.get("status") == "ok" and (r["model"], r["task"]) not in seen:
+            seen.add((r["model"], r["task"]))
+            roll.append(r)
+    if roll:
+        lines += ["", "## Rollouts (sampled once per model x task, shared by all estimators)", ""]
+        body = []
+        for r in roll:
+            gen, toks, groups = r.get("generate_s"), r.get("new_tokens"), r.get("groups") or 0
+            tps = toks / gen if isinstance(gen, (int, float)) and gen > 0 and isinstance(toks, (int, float)) else None
+            per_group_ms = 1000 * gen / groups if isinstance(gen, (int, float)) and groups else None
+            est_us = r.get("estimate_us_per_group")
+            share = (est_us / 1000) / per_group_ms if est_us is not None and per_group_ms else None
+            body.append([r["model"], r["task"], r.get("dataset", ""), _fmt(groups), _fmt(r.get("n_votes")),
+                         _fmt(r.get("max_new_tokens")), _fmt(gen, 1), _fmt(toks), _fmt(tps, 1),
+                         _fmt(share * 100 if share is not None else None, 4)])
+        lines += _table(["model", "task", "dataset", "groups", "n", "max tokens", "generate s", "new tokens",
+                         "tokens/s", f"{roll[0]['estimator']} estimate time, % of sampling"], body)
     tr = [r for r in rows if r.get("mode") == "train"]
     if tr:
         lines += ["", "## Train (short TTRL runs, before -> after on the same questions)", ""]

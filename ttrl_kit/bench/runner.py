@@ -24,7 +24,7 @@ from ttrl_kit.bench.rollouts import RolloutSet, ensure_rollouts, rollout_key
 from ttrl_kit.bench.sampling import Sampler, load_sampler
 from ttrl_kit.bench.scoring import score_cell
 
-CELL_VERSION = "cell-v1"
+CELL_VERSION = "cell-v2"
 SamplerFactory = Callable[[ModelSpec, int], Sampler]
 
 
@@ -151,6 +151,7 @@ def run_bench(
                             score = score_cell(rollouts, task.task, task.task_options, est, registry)
                             row.update(status="ok", **score.metrics)
                             row["generate_s"] = rollouts.meta.get("generate_s")
+                            row["new_tokens"] = rollouts.meta.get("new_tokens")
                             pts = [(g["majority_ratio"], g["reward_accuracy"]) for g in score.groups
                                    if g.get("reward_accuracy") is not None]
                             cell = {"key": keys[est.id], "row": row, "points": pts, "groups": score.groups}
