@@ -54,7 +54,7 @@ def accuracy(case_files: list[str], show: int) -> None:
     from ttrl_kit import get_registry, grade
 
     task = get_registry().task("math")
-    grade(task, "1", "1")  # start the worker outside the timed region
+    grade(task, "\\frac{1}{2}", "0.5")  # start the worker outside the timed region
     cases = []
     for f in case_files:
         with open(f, encoding="utf-8") as fh:
