@@ -150,13 +150,22 @@ def looks_like_answer(text: str) -> bool:
     words = _WORD.findall(bare)
     real = [w for w in words if w.lower() not in _MATHWORDS]
     if re.fullmatch(r"[A-Za-z][A-Za-z '\-]*", t) and re.search(r"[A-Za-z]{2,}", t):
-        # a bare word answer ("odd", "Evelyn"); longer prose needs \\text{} or a box
-        return len(t.split()) <= 2 and t.lower().strip(" .") not in _NON_ANSWERS
+        # bare words are rarely an answer in free text ("hmm", "no"): only a known answer word
+        # ("odd", "even") or a capitalised name ("Evelyn") counts; otherwise box it / use \\text{}
+        w = t.strip(" .'-")
+        if " " in w or w.lower() in _FILLERS:
+            return False
+        return w.lower() in _ANSWER_WORDS or bool(re.fullmatch(r"[A-Z][a-z]{2,}", w))
     if re.search(r"[.!?]\s+[A-Z]|\s:|:\s", t):
         return False
     return len(real) <= 2
 
 
+_ANSWER_WORDS = {"even", "odd", "none", "all", "neither", "both", "true", "false", "positive", "negative", "zero",
+                 "infinite", "finite", "undefined", "increasing", "decreasing", "east", "west", "north", "south",
+                 "yes", "never", "always", "impossible"}
+_FILLERS = {"hmm", "hm", "sure", "okay", "ok", "well", "sorry", "maybe", "no", "wait", "let", "the", "so",
+            "thus", "hence", "hello", "thanks", "answer", "solution", "step", "first", "next", "then", "now"}
 _NON_ANSWERS = {"no idea", "not sure", "unknown", "i don't know", "dont know", "no answer", "n/a", "error",
                 "sorry", "i cannot", "cannot determine", "undefined answer"}
 _MATHWORDS = {"and", "or", "sqrt", "frac", "pi", "sin", "cos", "tan", "log", "ln", "exp", "cm", "m", "km",
@@ -326,6 +335,8 @@ def _clean(ans: str | None) -> str | None:
     if ans is None:
         return None
     a = ans.strip().strip("*").strip()
+    if not re.search(r"[A-Za-z0-9\\]", a):
+        return None  # "?", "...", "$$": nothing that could be an answer
     a = re.sub(r"^[:\s]+", "", a)
     a = a.rstrip(".").rstrip()
     if len(a) > limits.MAX_ANSWER_CHARS:
