@@ -1,0 +1,45 @@
+"""Train cells generate ordinary ``ttrl-kit train`` configs that the engine accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ttrl_kit.bench.config import from_mapping, load_bench_config
+from ttrl_kit.bench.train import engine_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_grid_settings_flow_into_the_engine_config_and_engine_sections_win(tmp_path):
+    c = from_mapping({
+        "sampling": {"n": 6, "temperature": 0.7, "max_new_tokens": 20},
+        "models": [{"name": "tiny-random", "dtype": "fp32"}],
+        "tasks": [{"id": "a", "task": "math", "task_options": {"suffix": ""}, "dataset": "arithmetic",
+                   "source": "add1", "dataset_options": {"n": 5}, "limit": 3}],
+        "estimators": [{"id": "e", "name": "entropy", "options": {"weight": 0.5, "n_train": 4}}],
+        "train": {"estimators": ["e"], "engine": {"train": {"max_steps": 2}, "generation": {"temperature": 1.0}}},
+    }, "b.yaml")
+    d = engine_config(c, c.models[0], c.tasks[0], c.estimators[0], tmp_path / "run")
+    assert d["model"] == {"name": "tiny-random", "dtype": "fp32"}
+    assert d["data"]["options"] == {"n": 5} and d["task"]["options"] == {"suffix": ""}
+    assert d["estimator"] == {"name": "entropy", "options": {"weight": 0.5}}  # n_train moves to ttrl
+    assert d["ttrl"] == {"n_votes": 6, "n_train": 4}
+    assert d["generation"]["temperature"] == 1.0 and d["generation"]["max_completion_length"] == 20
+    assert d["train"]["max_steps"] == 2 and d["eval"]["k"] == 6 and d["eval"]["max_questions"] == 3
+    assert d["output"]["dir"] == str(tmp_path / "run")
+
+
+@pytest.mark.parametrize("name", ["cpu_smoke.yaml", "cpu_full.yaml"])
+def test_shipped_train_cells_pass_the_engine_validation(name, monkeypatch, tmp_path):
+    pytest.importorskip("ttrl_kit.engines.embedded.config")
+    from ttrl_kit.engines.embedded.config import from_mapping as engine_from_mapping
+
+    monkeypatch.chdir(REPO)
+    c = load_bench_config(REPO / "configs" / "bench" / name)
+    for m in c.train.models:
+        for t in c.train.tasks:
+            for e in c.train.estimators:
+                d = engine_config(c, c.model(m), c.task(t), c.estimator(e), tmp_path / "run")
+                engine_from_mapping(d, f"{name}:{t}/{e}")
