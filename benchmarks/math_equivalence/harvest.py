@@ -141,6 +141,30 @@ def harvest_hendrycks(repo: Path) -> Iterator[dict[str, Any]]:
                            "source": f"hendrycks-math@{commit}:{f}::{node.name}"}
 
 
+LIGHTEVAL = "huggingface+lighteval"
+LIGHTEVAL_COMMIT = "9d6b912603bd144a2920db29a50e80b25bb5e613"  # last commit with test_extractive_match.py
+
+
+def harvest_lighteval(repo: Path, skip: set) -> Iterator[dict[str, Any]]:
+    """Lighteval's extractive-match tests (Math-Verify's ancestor): only the English math
+    cases that are not already in the Math-Verify set."""
+    f = "tests/unit/metrics/test_extractive_match.py"
+    src = subprocess.run(["git", "-C", str(repo), "show", f"{LIGHTEVAL_COMMIT}:{f}"], check=True,
+                         capture_output=True, text=True).stdout
+    for fn, names, rows in parametrize_cases(src):
+        if "gold" not in names or "pred" not in names or fn == "test_extraction_abc":
+            continue
+        for row in rows:
+            d = dict(zip(names, row))
+            if "language" in d or "match_type" in d or (d["gold"], d["pred"]) in skip:
+                continue
+            if d.get("precision", 6) != 6 and fn != "test_complex_math_expressions":
+                continue
+            skip.add((d["gold"], d["pred"]))
+            yield {"pred": d["pred"], "gold": d["gold"], "expected": int(bool(d["expected"])),
+                   "source": f"lighteval@{LIGHTEVAL_COMMIT[:7]}:{f}::{fn}"}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mirror", default="/work/.mirror")
@@ -164,6 +188,13 @@ def main() -> None:
                 c["expected"], c["note"] = OVERRIDES[k]
             fh.write(json.dumps(c, ensure_ascii=False) + "\n")
     print(f"wrote {len(seen)} cases to {args.out}")
+    lt_out = Path(args.out).with_name("cases_lighteval.jsonl")
+    if (root / LIGHTEVAL / "repo").exists():
+        extra = list(harvest_lighteval(root / LIGHTEVAL / "repo", set(seen)))
+        with open(lt_out, "w", encoding="utf-8") as fh:
+            for c in extra:
+                fh.write(json.dumps(c, ensure_ascii=False) + "\n")
+        print(f"wrote {len(extra)} extra lighteval cases to {lt_out}")
 
 
 if __name__ == "__main__":

@@ -346,7 +346,11 @@ class Parser:
             return items[0]
         flat: list[Node] = []
         for it in items:
-            flat.extend(it[1] if it[0] == "list" else [it])
+            # "1, 2 and 3" is one list; "p=5, q=2 and p=7, q=2" is two groups of assignments
+            if it[0] == "list" and not (it[2] == "comma" and any(x[0] == "rel" for x in it[1])):
+                flat.extend(it[1])
+            else:
+                flat.append(it)
         return ("list", flat, "conn")
 
     def _connector_after_comma(self) -> bool:
