@@ -44,7 +44,7 @@ def test_json_and_parquet_and_field_mapping(tmp_path):
     out = get_registry().dataset_loader("math500")(str(jf))
     assert [(r["id"], r["prompt"], r["answer"]) for r in out] == [
         ("a", "What is 1+1?", "2"), ("math500-1", "What is 2+2?", "4")]
-    import pyarrow as pa
+    pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
     pf = tmp_path / "x.parquet"
@@ -72,7 +72,7 @@ def test_bad_rows_give_one_line_errors(tmp_path):
 
 
 def test_hub_path_without_datasets_library_is_a_config_error():
-    pytest.importorskip  # the hub path is written for users; here we only check its error path
+    # the hub path is written for users; offline we can only check its error path
     try:
         import datasets  # noqa: F401
     except ImportError:

@@ -691,7 +691,7 @@ def _canonicalize(answer: str, choices: str | None) -> dict | None:
             node = parse(text)
         except ParseError:
             return _text_value(text, flags)
-        if node[0] == "text" or (node[0] == "mul" and False):
+        if node[0] == "text":
             return {"v": ["text", node[1]], **flags}
         try:
             v = value_of(node)

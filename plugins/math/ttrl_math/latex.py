@@ -116,7 +116,6 @@ def normalise(s: str) -> tuple[str, dict[str, bool]]:
     s = _GLUED_CONN.sub(r" \1 ", s)
     s = _SPACES.sub(lambda m: m.group(0) if m.group(0) == "\\\\" else " ", s)
     s = _LEFTRIGHT.sub("", s)
-    s = s.replace("\\{", "\\lbrace ").replace("\\}", "\\rbrace ")  # keep set braces distinct
     s = s.replace("\\lbrace", "\\{").replace("\\rbrace", "\\}")
     s = _FRAC_VARIANTS.sub(r"\\frac", s)
     s = _SCI.sub(r"\1\\times 10^{\2}", s)
@@ -485,8 +484,6 @@ class Parser:
                 exp = ("neg", e) if sign == "-" else e
             else:
                 exp = self.postfix(single=True)
-            if base[0] == "fn" and base[2] is None:
-                return ("fnpow", base[1], exp)
             base = ("pow", base, exp)
             while self.at_op("!"):
                 self.next()
