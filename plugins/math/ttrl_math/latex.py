@@ -41,7 +41,7 @@ _FIX_DOUBLE = re.compile(
 _SPACES = re.compile(r"\\\\|\\[,;:! >]|\\(?:quad|qquad|displaystyle|textstyle|limits|nolimits|hfill|medspace|"
                      r"thinspace)(?![a-zA-Z])|~")
 _LEFTRIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
-_DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}|"
+_DEGREE = re.compile(r"(?:\^\s*\{?\s*\\circ\s*\}?|°)(?:\s*(?:\\text\{\s*)?[CF](?![a-zA-Z])\}?)?|\\degree(?![a-zA-Z])|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}|"
                      r"\s*\\text\{\s*degrees?\s*\}|\s*\bdegrees?\b")
 _PERCENT = re.compile(r"\\%|%|\s*\\text\{\s*(?:percent|percentage|pct)\s*\}|\s*\b(?:percent|percentage|pct)\b")
 _GLUED_CONN = re.compile(r"(?<=[\d})\]])\s*(or|and)(?=[A-Za-z\\(])")
