@@ -346,7 +346,7 @@ def _clean(ans: str | None) -> str | None:
 
 _CHOICE_PATTERNS = [
     r"\\boxed\s*\{\s*(?:\\text(?:bf)?\s*\{)?\s*\(?([A-Z])\)?\s*\}?\s*\}",
-    r"(?i:answer|option|choice)(?i:\s+is)?\s*[:\s]*\(?\*{0,2}\s*\(?([A-Z])\b\)?",
+    r"(?i:answer|option|choice|choose|select|pick)(?i:\s+is)?\s*[:\s]*\(?\*{0,2}\s*\(?([A-Z])\b\)?",
     r"\(([A-Z])\)",
     r"(?m)^\s*\**([A-Z])[).:]",
 ]
