@@ -45,6 +45,8 @@ def test_smoke_and_demo_configs_are_valid():
         ({"train__learning_rate": "fast"}, "train.learning_rate"),
         ({"generation__top_p": 1.5}, "generation.top_p"),
         ({"checkpoint__keep": 1}, "checkpoint.keep"),
+        ({"train__threads": "many"}, "train.threads"),
+        ({"train__threads": 0}, "train.threads"),
     ],
 )
 def test_static_errors_name_the_field(smoke_dict, change, field):
@@ -96,3 +98,16 @@ def test_cli_bad_config_is_one_line_exit_2(tmp_path, smoke_dict):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and str(cfg) in lines[0] and "'ttrl.n_train'" in lines[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_threads_auto_uses_free_cores(monkeypatch):
+    import os
+
+    from ttrl_kit.engines.embedded.config import resolve_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    assert resolve_threads("auto") == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (7.5, 0.0, 0.0))
+    assert resolve_threads("auto") == 1
+    assert resolve_threads(3) == 3

@@ -101,7 +101,10 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
 
         return json.loads((rd.path / "summary.json").read_text())
     t_start = time.time()
-    rd.update_run_json(status="running", pid=__import__("os").getpid())
+    threads = cfgmod.resolve_threads(cfg.train.threads)
+    torch.set_num_threads(threads)
+    log(f"torch threads: {threads} (train.threads={cfg.train.threads!r})")
+    rd.update_run_json(status="running", pid=__import__("os").getpid(), torch_threads=threads)
 
     t0 = time.perf_counter()
     loaded = models.load_model(cfg.model.name, seed=cfg.train.seed)
@@ -252,9 +255,12 @@ def evaluate_only(cfg: RunConfig, model_name: str | None = None, out: str | Path
     """``ttrl-kit eval``: before-style numbers for a model without training."""
     from ttrl_kit.engines.embedded import models
 
+    import torch
+
     p = prepare_run(cfg)
     for w in p.warnings:
         log(f"warning: {w}")
+    torch.set_num_threads(cfgmod.resolve_threads(cfg.train.threads))
     loaded = models.load_model(model_name or cfg.model.name, seed=cfg.train.seed)
     check_prompt_lengths(p.train_rows, loaded.tokenizer, cfg.generation.max_prompt_length, cfg.source)
     res = _run_evals(cfg, loaded, p, "")
