@@ -306,7 +306,10 @@ def extract(response: str, mode: str = "default", choices: str | None = None) ->
             phrase = _phrase_answer(tail)
             if phrase:
                 return _clean(phrase)
-        return _clean(_joined(spans, text))
+        boxed = _joined(spans, text)
+        if _has_prose_word(boxed) and _STANDALONE_NUM.search(boxed) and len(boxed) < 300:
+            boxed = _answer_from_line(boxed) or boxed  # \boxed{The answer is 4}
+        return _clean(boxed)
     if mode == "boxed":
         return None
     phrase = _phrase_answer(text)
