@@ -236,7 +236,15 @@ def _phrase_answer(text: str) -> str | None:
             break
     if cut:
         line = line[: cut.start()]
-    return _answer_from_line(line)
+    ans = _answer_from_line(line)
+    if ans is not None and _has_prose_word(ans) and not _is_word_answer(ans):
+        return None  # "Answer: Step 1, compute ...": not an answer; look further
+    return ans
+
+
+def _is_word_answer(t: str) -> bool:
+    w = t.strip(" .'-")
+    return w.lower() in _ANSWER_WORDS or bool(re.fullmatch(r"[A-Z][a-z]{2,}", w))
 
 
 def _answer_from_line(line: str) -> str | None:
