@@ -31,7 +31,10 @@ def main() -> None:
     # Test seam: lets the test-suite prove the deadline works without a real slow input.
     sleep_token = os.environ.get("TTRL_MATH_WORKER_SLEEP_TOKEN")
 
-    out = sys.stdout.buffer
+    # The protocol owns the real stdout; anything a library prints goes to stderr, so it
+    # can never be mistaken for a result line.
+    out = os.fdopen(os.dup(1), "wb")
+    sys.stdout = sys.stderr
     out.write(b"ready\n")
     out.flush()
     for raw in sys.stdin.buffer:
@@ -39,9 +42,10 @@ def main() -> None:
             req = json.loads(raw)
             items = req["items"]
             choices = req.get("choices")
+            rid = int(req.get("rid", 0))
         except (ValueError, KeyError, TypeError):
             continue
-        for ans in items:
+        for k, ans in enumerate(items):
             if sleep_token and ans == sleep_token:
                 time.sleep(3600)
             try:
@@ -49,9 +53,9 @@ def main() -> None:
             except Exception:  # defensive: one bad answer must not end the worker
                 info = None
             try:
-                line = json.dumps(info, ensure_ascii=True)
+                line = json.dumps({"rid": rid, "k": k, "r": info}, ensure_ascii=True)
             except (TypeError, ValueError):
-                line = "null"
+                line = json.dumps({"rid": rid, "k": k, "r": None})
             out.write(line.encode("ascii") + b"\n")
             out.flush()
 

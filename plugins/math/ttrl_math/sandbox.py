@@ -37,6 +37,7 @@ class Worker:
         self._lock = threading.Lock()
         self.restarts = 0
         self.timeouts = 0
+        self._rid = 0
 
     # -- process management
     def _start(self) -> None:
@@ -110,7 +111,10 @@ class Worker:
                     self._start()
                     self.restarts += 1
                 todo = list(range(start, len(answers)))
-                req = json.dumps({"items": [answers[i] for i in todo], "choices": choices}, ensure_ascii=True)
+                self._rid += 1
+                rid = self._rid
+                req = json.dumps({"items": [answers[i] for i in todo], "choices": choices, "rid": rid},
+                                 ensure_ascii=True)
                 try:
                     assert self._proc is not None and self._proc.stdin is not None
                     self._proc.stdin.write(req.encode("ascii") + b"\n")
@@ -118,7 +122,7 @@ class Worker:
                 except (BrokenPipeError, OSError):
                     self._kill()
                     continue
-                for i in todo:
+                for k, i in enumerate(todo):
                     line = self._readline(time.monotonic() + self.timeout_s)
                     if line is None:
                         # overran its deadline (or crashed): abstain, restart for the rest
@@ -127,9 +131,17 @@ class Worker:
                         start = i + 1
                         break
                     try:
-                        results[i] = json.loads(line)
-                    except ValueError:
-                        results[i] = None
+                        msg = json.loads(line)
+                        ok = msg["rid"] == rid and msg["k"] == k
+                    except (ValueError, KeyError, TypeError):
+                        ok = False
+                    if not ok:
+                        # out of step (should not happen): never pair a result with the wrong
+                        # answer; drop this one and restart the worker for the rest
+                        self._kill()
+                        start = i + 1
+                        break
+                    results[i] = msg["r"]
                     start = i + 1
         return results
 
