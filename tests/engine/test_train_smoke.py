@@ -76,3 +76,14 @@ def test_existing_run_dir_is_not_overwritten(smoke_dict, tmp_path, cache):
     (tmp_path / "run" / "config.yaml").write_text("x: 1\n")
     with pytest.raises(ConfigError, match="--resume"):
         train(_cfg(smoke_dict, tmp_path, max_steps=1), tmp_path / "run", log=lambda m: None)
+
+
+def test_lora_run_trains_an_adapter(smoke_dict, tmp_path, cache):
+    d = copy.deepcopy(smoke_dict)
+    d["model"]["lora"] = {"r": 4, "lora_alpha": 8}
+    d["train"].update(max_steps=1, beta=0.01)  # beta > 0: TRL logs a KL (reference = adapter disabled)
+    d["eval"] = {"before": False, "after": True, "k": 2, "max_questions": 2}
+    train(from_mapping(d, "smoke.yaml"), tmp_path / "run", log=lambda m: None)
+    assert (tmp_path / "run" / "final_model" / "adapter_config.json").is_file()
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0]["kl"] is not None
