@@ -167,3 +167,21 @@ def test_third_party_plugin_installed_outside_the_repo(tmp_path):
     rows = read_jsonl(out)
     assert rows[0]["label"] == "yes" and rows[0]["rewards"] == [1, 0, 1, 1]
     assert rows[1]["label"] == "no" and rows[1]["low_consensus"] is True and rows[1]["rewards"] == [0, 0, 0]
+
+
+def test_grade_against_expected_counts_false_positives(tmp_path, capsys):
+    cases = write_jsonl(
+        tmp_path / "cases.jsonl",
+        [
+            {"pred": "12", "gold": "12", "expected": True},
+            {"pred": "13", "gold": "12", "expected": False},
+            {"pred": "12", "gold": "13", "expected": True},   # grader says no: false negative
+            {"pred": "7", "gold": "7", "expected": 0},        # grader says yes: false positive (1/0 accepted)
+        ],
+    )
+    assert main(["grade", "--task", "math", "--input", str(cases), "--output", str(tmp_path / "o.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert "accuracy 0.5000 (2/4 agree with 'expected'), false positives 1, false negatives 1" in err
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"pred": "1", "gold": "1", "expected": "yes"}])
+    assert main(["grade", "--task", "math", "--input", str(bad)]) == 2
+    assert "bad.jsonl:1: field 'expected': expected true/false" in capsys.readouterr().err
