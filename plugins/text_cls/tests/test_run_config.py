@@ -20,7 +20,7 @@ def test_ttrl_config_validates_and_prepares_without_a_model(rt_path, monkeypatch
     p = engine.prepare_run(cfg)
     train_ids = {r.id for r in p.train_rows}
     held_ids = {r.id for r in p.heldout_rows}
-    assert len(train_ids) == 32 and len(held_ids) == 64 and not train_ids & held_ids
+    assert len(train_ids) == 32 and len(held_ids) == 48 and not train_ids & held_ids
     assert all(r.gold in ("positive", "negative") for r in p.train_rows + p.heldout_rows)
     msg = p.train_rows[0].prompt[-1]["content"]
     assert msg.startswith("What is the sentiment of the following movie review?")
