@@ -1,0 +1,363 @@
+"""Write the held-out audit case set (cases_heldout.jsonl).
+
+Built AFTER the plugin was finished, by a second engineer, from sources the development sets
+did not use, to estimate out-of-sample accuracy honestly:
+
+* ``qwen25-math-grader``: the pairs printed by ``_test_math_equal`` in Qwen2.5-Math-style
+  ``grader.py`` files (Qwen2.5-Math ``evaluation/grader.py`` and its forks), labelled by
+  mathematical truth by us (that function prints, it asserts nothing).
+* ``openrlhf-style-math_utils``: ``test_math_equal`` / ``test_compare_*`` assertions of a
+  ``math_utils`` test module (OpenRLHF-derived grader tests).
+* ``verl``: ``tests/utils/reward_score/test_numeric_canonicalization_on_cpu.py`` (leading
+  zeros, signs) plus the decimal/alphanumeric strings it says must stay different.
+* ``mindspeed-rl``: ``tests/ut/models/test_math_dapo.py`` and ``test_verifier.py``
+  (boxed extraction, "Answer:" pattern, a full ``<think>``/``<answer>`` response).
+* ``heldout-own``: near misses written by hand for this audit (signs, reciprocals, swapped
+  pairs, bracket types, roots vs squares, wrong rounding, units) — each has a note.
+* ``responses:<dataset>``: realistic full responses (Minerva "Final Answer: ... I hope it is
+  correct.", Qwen "**Final Answer**\\n\\[\\boxed{..}\\]", Llama "The final answer is: $\\boxed{..}$",
+  ``<think>`` traces with a wrong box inside the thinking, self-corrections, "Answer: ..",
+  ``\\(..\\)``) wrapped around AIME 2024 / AMC / MATH-500 reference answers from
+  ../shared/data/math, with a correct surface variant or a near-miss wrong answer (seeded).
+
+Run: python benchmarks/math_equivalence/make_heldout_cases.py [--data ../shared/data/math]
+Each line: {"pred", "gold", "expected": 0|1, "source", "note"?}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+Q = "qwen25-math-grader:evaluation/grader.py::_test_math_equal (labelled by us)"
+O = "openrlhf-style:tests math_utils test_math_equal/test_compare_*"
+V = "verl:tests/utils/reward_score/test_numeric_canonicalization_on_cpu.py"
+M = "mindspeed-rl:tests/ut/models/test_math_dapo.py"
+MV = "mindspeed-rl:tests/ut/models/test_verifier.py"
+H = "heldout-own"
+
+MINDSPEED_RESPONSE = (
+    "<think>\nFirst, we use the property of a parallelogram that opposite sides are equal in length.\n"
+    "Therefore, we have:\n\\[AB = CD \\quad \\text{and} \\quad BC = AD\\]\n\nFrom the given measurements:\n"
+    "\\[AB = 38 \\text{ cm}\\]\n\\[BC = 3y^3 \\text{ cm}\\]\n\\[CD = 2x + 4 \\text{ cm}\\]\n\\[AD = 24 \\text{ cm}\\]\n\n"
+    "Setting \\(AB = CD\\), we get:\n\\[38 = 2x + 4\\]\n\nSetting \\(BC = AD\\), we get:\n\\[3y^3 = 24\\]\n\n"
+    "Now, we solve each equation for \\(x\\) and \\(y\\).\n</think>\n<answer>\nFirst, solve for \\(x\\):\n"
+    "\\[38 = 2x + 4\\]\n\\[38 - 4 = 2x\\]\n\\[34 = 2x\\]\n\\[x = \\frac{34}{2} = 17\\]\n\nNext, solve for \\(y\\):\n"
+    "\\[3y^3 = 24\\]\n\\[y^3 = \\frac{24}{3} = 8\\]\n\\[y = \\sqrt[3]{8} = 2\\]\n\nNow, find the product of \\(x\\) and \\(y\\):\n"
+    "\\[xy = 17 \\times 2 = 34\\]\n\nTherefore, the product of \\(x\\) and \\(y\\) is \\(\\boxed{%s}\\).</answer>"
+)
+
+# (pred, gold, expected, source, note)
+TRANSCRIBED: list[tuple[str, str, int, str, str]] = [
+    # Qwen2.5-Math grader _test_math_equal (prints only; labels are ours, by mathematical truth)
+    ("\\frac{1}{12}", "1/12", 1, Q, ""),
+    ("(1,4.5)", "(1,\\frac{9}{2})", 1, Q, ""),
+    ("\\frac{x}{7}+\\frac{2}{7}", "\\frac{x+2}{7}", 1, Q, ""),
+    ("5.51", "\\frac{11}{2}", 0, Q, "5.51 != 5.5"),
+    ("$16.0$", "16", 1, Q, ""),
+    ("(-\\sqrt{3},\\sqrt{3})", "(-1.732, 1.732)", 1, Q, "3-place rounding of sqrt 3"),
+    ("(6.0+9.1i)", "6+9.2i", 0, Q, "imaginary parts differ"),
+    ("10 - 10*i**2", "20", 1, Q, "i^2 = -1 (python-style power)"),
+    ("(1,\\frac{9}{2})", "(1.0,4.5)", 1, Q, ""),
+    ("3s^2", "3*s**2", 1, Q, ""),
+    ("2x(15x^2-4x+10)", "2*x*(15*x**2 - 4*x + 10)", 1, Q, ""),
+    ("7*(x - 3)*(x + 3)", "7(x+3)(x-3)", 1, Q, ""),
+    ("\\begin{pmatrix}-\\frac{7}{4}&-2\\\\4&\\frac{1}{4}\\end{pmatrix}",
+     "(\\begin{pmatrix}-\\frac{7}{4}&-2\\\\4&\\frac{1}{4}\\\\\\end{pmatrix})", 1, Q, "matrix in parentheses, trailing row break"),
+    ("\\begin{pmatrix}\\frac{1}{3x^{2/3}}&0&0\\\\0&1&0\\\\-\\sin(x)&0&0\\end{pmatrix}",
+     "(\\begin{pmatrix}\\frac{1}{3\\sqrt[3]{x}^2}&0&0\\\\0&1&0\\\\-\\sin(x)&0&0\\\\\\end{pmatrix})", 1, Q, "Jacobian"),
+    ("-\\frac{8x^2}{9(x^2-2)^{5/3}}+\\frac{2}{3(x^2-2)^{2/3}}", "-\\frac{2(x^2+6)}{9(x^2-2)\\sqrt[3]{x^2-2}^2}", 1, Q,
+     "same rational function of (x^2-2)^(1/3)"),
+    ("-34x-45y+20z-100=0", "34x+45y-20z+100=0", 1, Q, "same plane"),
+    ("\\frac{\\sqrt{\\sqrt{11}+\\sqrt{194}}}{2\\sqrt{33}+15}", "\\frac{\\sqrt{\\sqrt{11}+\\sqrt{194}}}{15+2\\sqrt{33}}", 1, Q, ""),
+    ("(+5)(b+2)", "(a+5)(b+2)", 0, Q, "missing a"),
+    ("\\frac{1+\\sqrt{5}}{2}", "2", 0, Q, ""),
+    ("1", "1\\sqrt{19}", 0, Q, ""),
+    ("x+1", "x+2n+1", 0, Q, ""),
+    ("1/6", "\\frac1{6}", 1, Q, ""),
+    ("a = b", "b = a", 1, Q, "symmetric equation"),
+    ("*** We can get the question's Final Answer: \\boxed{2}, \\boxed{3}, \\boxed{4}.", "2,3,4", 1, Q, "several boxes"),
+    ("*** We can get the question's Final Answer: \\boxed{3}, \\boxed{2}, \\boxed{4}.", "2,3,4", 1, Q,
+     "several boxes: the solutions as a set"),
+    ("*** We can get the question's Final Answer: \\boxed{2}, \\boxed{3}, \\boxed{5}.", "2,3,4", 0, Q, "near miss of the above"),
+    ("0.0833", "\\frac{1}{12}", 1, Q, "4-place rounding of 1/12"),
+    ("0.0834", "\\frac{1}{12}", 0, Q, "badly rounded 1/12"),
+    # OpenRLHF-style math_utils tests
+    ("10", "10", 1, O, ""),
+    ("[1, 2, 3]", "[1, 2, 3]", 1, O, ""),
+    ("[1, 2, 4]", "[1, 2, 3]", 0, O, ""),
+    ("(1, 2, 3)", "(1, 2, 3)", 1, O, ""),
+    ("\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", 1, O, ""),
+    ("\\begin{pmatrix}1&2\\\\3&5\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", 0, O, ""),
+    ("\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", 1, O, "bmatrix vs pmatrix"),
+    ("x = y", "x = y", 1, O, ""),
+    ("x = z", "x = y", 0, O, ""),
+    ("x = 10", "10", 1, O, ""),
+    ("10", "x = 10", 1, O, ""),
+    ("20", "10", 0, O, ""),
+    # verl numeric canonicalisation
+    ("33", "\\boxed{033}", 1, V, "leading zero"),
+    ("33", "\\boxed{+033}", 1, V, "plus sign and leading zero"),
+    ("0", "\\boxed{-0}", 1, V, "negative zero"),
+    ("0", "\\boxed{000}", 1, V, ""),
+    ("33", "3.3", 0, V, "decimal is not the integer"),
+    ("-33", "--33", 0, V, "malformed sign: --33 is +33 at best; -33 is wrong either way"),
+    # MindSpeed-RL math_dapo / verifier
+    ("The answer is \\boxed{2x + 4}", "2x + 3", 0, M, ""),
+    ("Some text \\boxed{2x + 3}", "2x + 3", 1, M, ""),
+    ("Answer: 2x + 3", "2x + 3", 1, M, "Answer: pattern"),
+    ("Some text without boxed answer", "2x + 3", 0, M, "no answer"),
+    ("Some text \\boxed{2x + 3} and more text \\boxed{4y - 5}", "4y - 5", 1, M, "last box"),
+    ("Some text \\boxed{2x + 3} and more text \\boxed{4y - 5}", "2x + 3", 0, M, "last box wins"),
+    ("Some text " * 20 + "\\boxed{2x + 3}", "2x + 3", 1, M, "long prefix"),
+    ("$\\boxed{2x + 3}$", "2x+3", 1, M, ""),
+    ("\\boxed{3 + 2x}", "2x+3", 1, M, "commuted"),
+    ("34", "34", 1, MV, ""),
+    (MINDSPEED_RESPONSE % "34", "34", 1, MV, "think/answer response"),
+    (MINDSPEED_RESPONSE % "17", "34", 0, MV, "same response, boxes x instead of xy"),
+]
+
+# Hand-written near misses for this audit (pred, gold, expected, note).
+OWN: list[tuple[str, str, int, str]] = [
+    ("-\\frac{1}{2}", "\\frac{1}{2}", 0, "sign"),
+    ("2", "\\frac{1}{2}", 0, "reciprocal"),
+    ("\\frac{3}{2}", "\\frac{2}{3}", 0, "reciprocal fraction"),
+    ("(3, 2)", "(2, 3)", 0, "ordered pair swapped"),
+    ("[2, 5)", "[2, 5]", 0, "bracket type"),
+    ("(-\\infty, 1) \\cup (1, \\infty)", "(-\\infty, 1) \\cup (1, \\infty)", 1, "union identical"),
+    ("(-\\infty, 1] \\cup (1, \\infty)", "(-\\infty, 1) \\cup (1, \\infty)", 0, "union endpoint included"),
+    ("\\sqrt{3}", "3", 0, "root vs value"),
+    ("3", "\\sqrt{3}", 0, "value vs root"),
+    ("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}", 1, "rationalised"),
+    ("\\frac{\\sqrt{3}}{2}", "\\frac{1}{\\sqrt{2}}", 0, "different root"),
+    ("2\\sqrt{2}", "\\sqrt{8}", 1, ""),
+    ("4\\sqrt{2}", "\\sqrt{8}", 0, ""),
+    ("0.33", "\\frac{1}{3}", 1, "2-place rounding"),
+    ("0.34", "\\frac{1}{3}", 0, "wrong rounding"),
+    ("3.14", "\\pi", 1, "2-place rounding"),
+    ("3.15", "\\pi", 0, "wrong rounding"),
+    ("1.73", "\\sqrt{3}", 1, ""),
+    ("1.72", "\\sqrt{3}", 0, ""),
+    ("12", "12\\text{ cm}^2", 1, "units on gold"),
+    ("13 \\text{ cm}^2", "12\\text{ cm}^2", 0, "units both, wrong value"),
+    ("\\text{Tuesday}", "\\text{Tuesday}", 1, ""),
+    ("\\text{Monday}", "\\text{Tuesday}", 0, ""),
+    ("x^2 - 4", "(x-2)(x+2)", 1, "expanded vs factored"),
+    ("x^2 + 4", "(x-2)(x+2)", 0, "sign inside"),
+    ("(x-1)^2", "x^2-2x+1", 1, ""),
+    ("(x+1)^2", "x^2-2x+1", 0, ""),
+    ("\\{1, 2, 3\\}", "\\{3, 2, 1\\}", 1, "set order"),
+    ("\\{1, 2\\}", "\\{1, 2, 3\\}", 0, "missing element"),
+    ("1, 2, 3", "1, 2", 0, "extra element"),
+    ("-2, 3", "3, -2", 1, "roots listed in another order (Hendrycks lists roots both ways)"),
+    ("y = -2x + 5", "y = 2x + 5", 0, "slope sign"),
+    ("y = 5 - 2x", "y = -2x + 5", 1, ""),
+    ("\\frac{7}{2}", "3.5", 1, ""),
+    ("3.05", "3.5", 0, "misplaced digit"),
+    ("1000", "10^3", 1, ""),
+    ("100", "10^3", 0, ""),
+    ("2^{10}", "1024", 1, ""),
+    ("2^{11}", "1024", 0, ""),
+    ("\\binom{5}{2}", "10", 1, ""),
+    ("\\binom{5}{3}", "15", 0, "C(5,3) = 10"),
+    ("5!", "120", 1, ""),
+    ("6!", "120", 0, ""),
+    ("e^{2}", "e^2", 1, ""),
+    ("2e", "e^2", 0, ""),
+    ("\\frac{\\pi}{3}", "60^\\circ", 1, "radians vs degrees"),
+    ("\\frac{\\pi}{6}", "60^\\circ", 0, ""),
+    ("-3 + 4i", "-3+4i", 1, ""),
+    ("3 - 4i", "-3+4i", 0, "conjugate-negated"),
+    ("\\$1,250", "1250", 1, "dollar and separator"),
+    ("\\$1,205", "1250", 0, "digits transposed"),
+    ("50\\%", "50", 1, "percent sign"),
+    ("5\\%", "50", 0, ""),
+    ("\\text{(B)}", "B", 1, "MCQ letter in \\text{(..)} (no choices option: graded as plain text)"),
+    ("\\text{(D)}", "B", 0, "MCQ wrong letter"),
+    ("x \\in [1, 4]", "[1, 4]", 1, "membership"),
+    ("1 \\le x \\le 4", "[1, 4]", 0, "grading policy: interval gold wants an interval (math-verify convention)"),
+    ("a+b", "b+a", 1, ""),
+    ("a-b", "b-a", 0, ""),
+    ("\\dfrac{3\\sqrt{3}}{4}", "\\frac{3\\sqrt3}{4}", 1, "sqrt without braces"),
+    ("\\dfrac{3\\sqrt{3}}{2}", "\\frac{3\\sqrt3}{4}", 0, ""),
+]
+
+# --------------------------------------------------------------------------- generated responses
+
+TEMPLATES = [
+    ("qwen-boxed", "Let me work through this. First, {d1} + {d2} = {s}, and substituting gives a cleaner form.\n"
+                   "After simplifying, we obtain the result.\n\nTherefore, the answer is $\\boxed{{{X}}}$."),
+    ("minerva", "Solution: Note that {d1} \\cdot {d2} = {p}. Continuing, we find the value.\n"
+                "Final Answer: The final answer is ${X}$. I hope it is correct."),
+    ("qwen-final", "We start with the given conditions. The intermediate value is ${d1}$, and then ${d2}$.\n\n"
+                   "**Final Answer**\n\\[\n\\boxed{{{X}}}\n\\]"),
+    ("think", "<think>\nHmm, maybe the answer is \\boxed{{{d1}}}? Let me re-check with {d2}... no, that was wrong.\n"
+              "</think>\nAfter checking, the answer is ${X}$."),
+    ("llama", "## Step 1: Set up\nWe have {d1} cases.\n\n## Step 2: Count\nThere are {d2} more.\n\n"
+              "The final answer is: $\\boxed{{{X}}}$"),
+    ("paren", "Combining the pieces ({d1} and {d2}), we conclude. So the answer is \\({X}\\)."),
+    ("self-correct", "Initially I got $\\boxed{{{d1}}}$, but I made an arithmetic error in step {d2}.\n"
+                     "Correcting it, the answer is $\\boxed{{{X}}}$."),
+    ("answer-colon", "We compute {d1} - {d2} = {m} along the way.\n\nAnswer: ${X}$"),
+    ("display", "Putting everything together,\n\\[\n{X}\n\\]\nis the final answer."),
+    ("r1", "<think>\nLet me compute {d1} times {d2}.\nOkay.\n</think>\n\n**Step 1.** Compute the pieces.\n\n"
+           "Thus, the final answer is $\\boxed{{{X}}}$."),
+]
+
+_INT = re.compile(r"^-?\d+$")
+_FRAC = re.compile(r"^(-?)\\[dt]?frac\{(\d+)\}\{(\d+)\}$")
+_SQRT = re.compile(r"^(\d*)\\sqrt\{(\d+)\}$")
+
+
+def _clean_gold(ans: str) -> str:
+    """AMC golds are floats like '142.0'; keep them as the dataset has them (that is the test)."""
+    return ans.strip()
+
+
+def correct_variant(gold: str, rng: random.Random) -> tuple[str, str] | None:
+    """A different surface form of the same value, or None when we have no safe rewrite."""
+    g = gold.strip()
+    if re.fullmatch(r"-?\d+\.0", g):  # AMC style 142.0
+        return str(int(float(g))), "integer for N.0 gold"
+    if _INT.match(g):
+        n = int(g)
+        opts = [(str(n), "same integer")]
+        if abs(n) >= 1000:
+            opts.append((f"{n:,}", "thousands separator"))
+        if len(g) == 3 and g.startswith("0"):
+            opts.append((str(n), "AIME leading zero dropped"))
+        opts.append((f"n = {n}", "assignment"))
+        opts.append((f"{n}.0", "trailing .0"))
+        return rng.choice(opts)
+    m = _FRAC.match(g)
+    if m:
+        sign, a, b = m.group(1), int(m.group(2)), int(m.group(3))
+        opts = [(f"{sign}{a}/{b}", "slash fraction"), (f"{sign}\\dfrac{{{a}}}{{{b}}}", "dfrac")]
+        bb = b
+        for p in (2, 5):
+            while bb % p == 0:
+                bb //= p
+        if bb == 1:
+            from fractions import Fraction
+            f = Fraction(a, b)
+            d = f.numerator / f.denominator
+            opts.append((f"{sign}{d}", "terminating decimal"))
+        return rng.choice(opts)
+    m = _SQRT.match(g)
+    if m:
+        k = m.group(1)
+        return (f"{k}\\sqrt {m.group(2)}" if len(m.group(2)) == 1 else f"{k} \\sqrt{{{m.group(2)}}}"), "sqrt spacing"
+    if "\\left" in g:
+        return g.replace("\\left", "").replace("\\right", ""), "no left/right"
+    if "\\dfrac" in g:
+        return g.replace("\\dfrac", "\\frac"), "dfrac -> frac"
+    if "\\frac" in g:
+        return g.replace("\\frac", "\\dfrac"), "frac -> dfrac"
+    return g, "identical"
+
+
+def wrong_variant(gold: str, rng: random.Random) -> tuple[str, str] | None:
+    """A near miss that is certainly a different value (or None)."""
+    g = gold.strip()
+    if re.fullmatch(r"-?\d+\.0", g):
+        g = str(int(float(g)))
+    if _INT.match(g):
+        n = int(g)
+        opts = [(str(n + 1), "off by one"), (str(n - 1), "off by one")]
+        if n != 0:
+            opts.append((str(-n), "sign"))
+            opts.append((str(n * 10), "extra zero"))
+        r = str(abs(n))[::-1].lstrip("0")
+        if r and int(r) != abs(n):
+            opts.append((("-" if n < 0 else "") + r, "digits reversed"))
+        return rng.choice(opts)
+    m = _FRAC.match(g)
+    if m:
+        sign, a, b = m.group(1), int(m.group(2)), int(m.group(3))
+        opts = [(f"{sign}\\frac{{{a + 1}}}{{{b}}}", "numerator +1")]
+        if a != b:
+            opts.append((f"{sign}\\frac{{{b}}}{{{a}}}", "reciprocal"))
+        opts.append((f"{'' if sign else '-'}\\frac{{{a}}}{{{b}}}", "sign"))
+        return rng.choice(opts)
+    m = _SQRT.match(g)
+    if m:
+        k, r = m.group(1), int(m.group(2))
+        return rng.choice([(f"{k}\\sqrt{{{r + 1}}}", "radicand +1"), (f"{k or ''}{r}" if k else str(r), "lost root")])
+    if "\\pi" in g and re.search(r"\d", g):
+        s = re.sub(r"\d", lambda mm: str((int(mm.group()) + 1) % 10) if mm.group() != "0" else "1", g, count=1)
+        return s, "digit changed next to pi"
+    tup = re.fullmatch(r"\\left\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\\right\)|\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)", g)
+    if tup:
+        a, b = (tup.group(1), tup.group(2)) if tup.group(1) else (tup.group(3), tup.group(4))
+        if a.replace(" ", "") != b.replace(" ", ""):
+            return f"({b}, {a})", "pair swapped"
+    digits = [i for i, c in enumerate(g) if c.isdigit()]
+    if digits:
+        i = digits[-1]
+        c = g[i]
+        new = str((int(c) + 1) % 10)
+        if c == "9" and (i == 0 or not g[i - 1].isdigit()) and (i + 1 == len(g) or not g[i + 1].isdigit()):
+            new = "8"
+        return g[:i] + new + g[i + 1:], "last digit changed"
+    return None
+
+
+def _load(data: Path, name: str) -> list[str]:
+    out = []
+    with open(data / f"{name}.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            out.append(_clean_gold(json.loads(line)["answer"]))
+    return out
+
+
+def generated(data: Path, seed: int, per_set: dict[str, int]) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for name, k in per_set.items():
+        golds = _load(data, name)
+        picks = rng.sample(range(len(golds)), k)
+        for j, idx in enumerate(picks):
+            gold = golds[idx]
+            want_correct = j % 2 == 0
+            v = correct_variant(gold, rng) if want_correct else wrong_variant(gold, rng)
+            if v is None:
+                continue
+            pred_ans, note = v
+            tname, tpl = TEMPLATES[rng.randrange(len(TEMPLATES))]
+            d1, d2 = rng.randint(2, 60), rng.randint(2, 60)
+            text = tpl.format(X=pred_ans, d1=d1, d2=d2, s=d1 + d2, p=d1 * d2, m=d1 - d2)
+            rows.append({"pred": text, "gold": gold, "expected": int(want_correct),
+                         "source": f"responses:{name}", "note": f"{tname}; {note}"})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(HERE.parents[1] / "../shared/data/math"))
+    ap.add_argument("--seed", type=int, default=20261124)
+    ap.add_argument("--out", default=str(HERE / "cases_heldout.jsonl"))
+    a = ap.parse_args()
+    rows = []
+    for pred, gold, exp, src, note in TRANSCRIBED:
+        r = {"pred": pred, "gold": gold, "expected": exp, "source": src}
+        if note:
+            r["note"] = note
+        rows.append(r)
+    for pred, gold, exp, note in OWN:
+        r = {"pred": pred, "gold": gold, "expected": exp, "source": H, "note": note}
+        rows.append(r)
+    rows += generated(Path(a.data), a.seed, {"aime2024": 20, "amc": 30, "math500": 90})
+    with open(a.out, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    neg = sum(1 for r in rows if not r["expected"])
+    print(f"wrote {len(rows)} cases ({neg} negatives) to {a.out}")
+
+
+if __name__ == "__main__":
+    main()
