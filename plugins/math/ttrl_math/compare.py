@@ -25,6 +25,8 @@ from typing import Any, Hashable
 
 import mpmath
 
+from . import limits
+
 _TOL = mpmath.mpf(10) ** -20
 
 
@@ -81,7 +83,10 @@ def equivalent(a: dict | None, b: dict | None, *, grading: bool = False) -> bool
             return True
         if _fast_reject(a, b):
             return False
-        return _eq_top(a, b) or _eq_top(b, a)
+        # Values are 30-digit strings; compare them at that precision (at mpmath's default 15
+        # digits, 60 * pi / 180 and the stored pi / 3 can differ by an ulp, beyond the 1e-20 bound).
+        with mpmath.workdps(limits.PRECISION_DPS):
+            return _eq_top(a, b) or _eq_top(b, a)
     except (ValueError, ZeroDivisionError, TypeError, IndexError, KeyError, RecursionError):
         return False
 
@@ -119,6 +124,8 @@ def _float(info: dict) -> complex:
 def _fast_reject(a: dict, b: dict) -> bool:
     """Cheap, conservative "certainly different" test run before the exact comparison
     (most representative pairs in a group are different numbers)."""
+    if a["v"][0] == b["v"][0] == "assign":
+        return False  # ``a = b`` / ``b = a`` differ as values but may be one equation
     va, vb = _unwrap(a["v"]), _unwrap(b["v"])
     ka, kb = va[0], vb[0]
     if (ka in _SOLO or kb in _SOLO) and ka != kb:
@@ -201,7 +208,7 @@ def _rounded_match(dec: list, other: list) -> bool:
 
 def _eq(a: list, b: list) -> bool:
     ta, tb = a[0], b[0]
-    if ta == "assign" and len(a[1]) == 1:
+    if ta == "assign" and len(a[1]) == 1 and tb != "assign":
         if tb == "eq" and len(a) > 2 and a[2] is not None:
             return _fp_eq(["eq"] + a[2], b)
         return _eq(a[1][0][1], b) or _eq(b, a[1][0][1])
@@ -233,7 +240,12 @@ def _eq(a: list, b: list) -> bool:
         da, db = dict((n, x) for n, x in a[1]), dict((n, x) for n, x in b[1])
         if set(da) == set(db):
             return all(_eq_sym(da[n], db[n]) for n in da)
-        return _seq_eq([p[1] for p in a[1]], [p[1] for p in b[1]])
+        if _seq_eq([p[1] for p in a[1]], [p[1] for p in b[1]]):
+            return True
+        # ``a = b`` vs ``b = a``, ``y = 2x + 3`` vs ``x = (y - 3)/2``: the same equation solved
+        # for another name (both equation fingerprints are scale- and sign-free).
+        return (len(a) > 2 and len(b) > 2 and a[2] is not None and b[2] is not None
+                and _fp_eq(["eq"] + a[2], ["eq"] + b[2]))
     if ta == "set" and tb == "assign":
         return _set_eq(a[1], [p[1] for p in b[1]])
     if ta == "set" and len(a[1]) == 1 and tb not in ("set", "list"):

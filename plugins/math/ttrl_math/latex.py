@@ -192,7 +192,7 @@ UNIT_WORDS = {
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<cmd>\\[a-zA-Z]+|\\[{}|\\%])|(?P<word>[a-zA-Z]+)"
-    r"|(?P<op><=|>=|!=|=<|=>|->|\.\.\.|[-+*/^_(){}\[\],;=<>|!'&:.?])|(?P<bad>\S))"
+    r"|(?P<op>\*\*|<=|>=|!=|=<|=>|->|\.\.\.|[-+*/^_(){}\[\],;=<>|!'&:.?])|(?P<bad>\S))"
 )
 
 
@@ -223,7 +223,7 @@ def tokenize(s: str) -> list[tuple[str, Any]]:
         elif m.group("word") is not None:
             out.append(("word", m.group("word")))
         elif m.group("op") is not None:
-            op = {"=<": "<=", "=>": ">="}.get(m.group("op"), m.group("op"))
+            op = {"=<": "<=", "=>": ">=", "**": "^"}.get(m.group("op"), m.group("op"))  # ``**``: Python-style power
             out.append(("op", op))
         else:
             raise ParseError(f"unexpected character {m.group('bad')!r}")
