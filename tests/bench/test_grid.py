@@ -174,7 +174,7 @@ def test_prompts_the_model_cannot_take_make_skipped_cells(tmp_path):
     vis = [r for r in res.rows if r["task"] == "visual"]
     assert vis and all(r["status"] == "skipped" and "text-only" in r["reason"] for r in vis)
     assert all(r["status"] == "ok" for r in res.rows if r["task"] == "add1")
-    assert "skipped: fake model is text-only" in (tmp_path / "out" / "results.md").read_text()
+    assert "skipped for 6 estimator(s): fake model is text-only" in (tmp_path / "out" / "results.md").read_text()
     again = run_bench(cfg, out_dir=tmp_path / "out", sampler_factory=never, progress=False)
     assert again.computed == 0
 

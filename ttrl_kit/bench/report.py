@@ -103,12 +103,16 @@ def markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> st
                 "majority_ratio", "low_consensus_rate", "abstain_ratio", "avg_at_k", "maj_at_k", "pass_at_k",
                 "estimate_us_per_group"]
         body = []
+        not_ok: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
         for r in est:
-            cells = [_fmt(r.get(k), 1 if k == "estimate_us_per_group" else 3) for k in keys]
             if r.get("status") != "ok":
-                cells[3] = f"{r.get('status')}: {r.get('reason', '')}"[:80]
-            body.append(cells)
+                not_ok.setdefault((r["model"], r["task"]), []).append(r)
+                continue
+            body.append([_fmt(r.get(k), 1 if k == "estimate_us_per_group" else 3) for k in keys])
         lines += _table(heads, body)
+        for (m, t), rs in not_ok.items():
+            lines.append("")
+            lines.append(f"- **{m} / {t}**: {rs[0].get('status')} for {len(rs)} estimator(s): {rs[0].get('reason', '')}")
     seen: set[tuple[str, str]] = set()
     roll = []
     for r in est:
@@ -126,7 +130,7 @@ def markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> st
             share = (est_us / 1000) / per_group_ms if est_us is not None and per_group_ms else None
             body.append([r["model"], r["task"], r.get("dataset", ""), _fmt(groups), _fmt(r.get("n_votes")),
                          _fmt(r.get("max_new_tokens")), _fmt(gen, 1), _fmt(toks), _fmt(tps, 1),
-                         _fmt(share * 100 if share is not None else None, 4)])
+                         f"{share * 100:.2g}" if share is not None else "-"])
         lines += _table(["model", "task", "dataset", "groups", "n", "max tokens", "generate s", "new tokens",
                          "tokens/s", f"{roll[0]['estimator']} estimate time, % of sampling"], body)
     tr = [r for r in rows if r.get("mode") == "train"]

@@ -176,7 +176,12 @@ def run_bench(
         bar = tqdm(combos, desc="train cells", unit="run", disable=not progress)
         for model, task, est in bar:
             bar.set_postfix_str(f"{model.id}/{task.id}/{est.id}")
-            result.rows.append(run_train_cell(cfg, model, task, est, out, log=log))
+            row = run_train_cell(cfg, model, task, est, out, log=log)
+            if row.pop("cached", False):
+                result.cached += 1
+            else:
+                result.computed += 1
+            result.rows.append(row)
         bar.close()
 
     result.seconds = time.perf_counter() - t_start

@@ -97,7 +97,7 @@ def run_train_cell(
     try:
         cached = json.loads(cell_path.read_text(encoding="utf-8"))
         if cached.get("key") == key and cached.get("row", {}).get("status") == "ok":
-            return cached["row"]
+            return {**cached["row"], "cached": True}
     except (OSError, ValueError):
         pass
     cell_path.parent.mkdir(parents=True, exist_ok=True)
