@@ -185,3 +185,15 @@ def test_results_jsonl_is_typed_and_complete(tmp_path):
     assert lines == res.rows
     assert isinstance(lines[0]["label_accuracy"], float)
     assert not (tmp_path / "estimator_accuracy.png").exists()
+
+
+def test_report_only_builds_a_partial_report_without_sampling(tmp_path):
+    cfg = make_cfg()
+    with pytest.raises(KeyboardInterrupt):  # stopped inside the second task
+        run_bench(cfg, out_dir=tmp_path, sampler_factory=Factory(fail_after=5), progress=False)
+    part = run_bench(cfg, out_dir=tmp_path, sampler_factory=never, progress=False, report_only=True)
+    assert part.computed == 0 and part.cached == 6 and part.missing == 6
+    assert {r["task"] for r in part.rows} == {"add1"}
+    assert "6 NOT RUN YET (partial report)" in (tmp_path / "results.md").read_text()
+    full = run_bench(cfg, out_dir=tmp_path, sampler_factory=Factory(), progress=False)
+    assert full.computed == 6 and full.cached == 6 and full.missing == 0

@@ -37,6 +37,8 @@ class BenchResult:
     #: Cells computed in this call (the rest came from the cache).
     computed: int = 0
     cached: int = 0
+    #: Cells not run yet (only with ``report_only``).
+    missing: int = 0
     sampled_groups: int = 0
     seconds: float = 0.0
 
@@ -94,9 +96,13 @@ def run_bench(
     rescore: bool = False,
     progress: bool = True,
     plots: bool = True,
+    report_only: bool = False,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
 ) -> BenchResult:
-    """Run (or continue) the grid of ``cfg`` and write the report into ``out_dir``."""
+    """Run (or continue) the grid of ``cfg`` and write the report into ``out_dir``.
+
+    ``report_only`` computes nothing: the report is built from the cells finished so far
+    (e.g. while a long grid is still running elsewhere, or after it was stopped)."""
     from tqdm.auto import tqdm
 
     from ttrl_kit.bench.report import write_plots, write_tables
@@ -136,10 +142,16 @@ def run_bench(
                 cells = {e.id: (None if rescore else _read_cell(_cell_path(out, model, task, e), keys[e.id]))
                          for e in cfg.estimators}
                 rollouts: RolloutSet | None = None
-                if any(c is None for c in cells.values()):
+                if report_only:
+                    result.missing += sum(1 for c in cells.values() if c is None)
+                    cells_bar.update(sum(1 for c in cells.values() if c is None))
+                    cells = {k: c for k, c in cells.items() if c is not None}
+                elif any(c is None for c in cells.values()):
                     rollouts = ensure_rollouts(cfg, model, task, out, registry, get_sampler, sample_bar)
                     result.sampled_groups += rollouts.sampled
                 for est in cfg.estimators:
+                    if est.id not in cells:
+                        continue
                     cell = cells[est.id]
                     if cell is None:
                         assert rollouts is not None
@@ -169,14 +181,21 @@ def run_bench(
         cells_bar.close()
 
     if "train" in modes:
-        from ttrl_kit.bench.train import run_train_cell
+        from ttrl_kit.bench.train import cached_train_row, run_train_cell
 
         combos = [(cfg.model(m), cfg.task(t), cfg.estimator(e))
                   for m in cfg.train.models for t in cfg.train.tasks for e in cfg.train.estimators]
         bar = tqdm(combos, desc="train cells", unit="run", disable=not progress)
         for model, task, est in bar:
             bar.set_postfix_str(f"{model.id}/{task.id}/{est.id}")
-            row = run_train_cell(cfg, model, task, est, out, log=log)
+            if report_only:
+                row = cached_train_row(cfg, model, task, est, out)
+                if row is None:
+                    result.missing += 1
+                    continue
+                row["cached"] = True
+            else:
+                row = run_train_cell(cfg, model, task, est, out, log=log)
             if row.pop("cached", False):
                 result.cached += 1
             else:
@@ -190,7 +209,8 @@ def run_bench(
         "config": cfg.source,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "cells": f"{result.computed} computed, {result.cached} from cache",
+        "cells": f"{result.computed} computed, {result.cached} from cache"
+        + (f", {result.missing} NOT RUN YET (partial report)" if result.missing else ""),
         "plugins": ", ".join(sorted(v for v in versions.values())),
     }
     result.files = write_tables(out, result.rows, header)

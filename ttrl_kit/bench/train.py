@@ -79,6 +79,25 @@ def _row_from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _cell(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec, out_dir: Path):
+    run_dir = out_dir / "train" / model.id / task.id / est.id
+    cell_path = out_dir / "cells" / "train" / model.id / task.id / f"{est.id}.json"
+    engine_cfg = engine_config(cfg, model, task, est, run_dir)
+    return run_dir, cell_path, engine_cfg, fingerprint(TRAIN_VERSION, engine_cfg)
+
+
+def cached_train_row(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec,
+                     out_dir: Path) -> dict[str, Any] | None:
+    """The finished row of a training cell, or ``None`` when it has not completed."""
+    _, cell_path, _, key = _cell(cfg, model, task, est, out_dir)
+    try:
+        cached = json.loads(cell_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    row = cached.get("row") or {}
+    return dict(row) if cached.get("key") == key and row.get("status") == "ok" else None
+
+
 def run_train_cell(
     cfg: BenchConfig,
     model: ModelSpec,
@@ -89,17 +108,11 @@ def run_train_cell(
     log: Any = print,
 ) -> dict[str, Any]:
     """Run (or resume, or reuse) one training cell; returns its result row."""
-    run_dir = out_dir / "train" / model.id / task.id / est.id
-    cell_path = out_dir / "cells" / "train" / model.id / task.id / f"{est.id}.json"
+    run_dir, cell_path, engine_cfg, key = _cell(cfg, model, task, est, out_dir)
     base = {"mode": "train", "model": model.id, "task": task.id, "estimator": est.id, "run_dir": str(run_dir)}
-    engine_cfg = engine_config(cfg, model, task, est, run_dir)
-    key = fingerprint(TRAIN_VERSION, engine_cfg)
-    try:
-        cached = json.loads(cell_path.read_text(encoding="utf-8"))
-        if cached.get("key") == key and cached.get("row", {}).get("status") == "ok":
-            return {**cached["row"], "cached": True}
-    except (OSError, ValueError):
-        pass
+    cached = cached_train_row(cfg, model, task, est, out_dir)
+    if cached is not None:
+        return {**cached, "cached": True}
     cell_path.parent.mkdir(parents=True, exist_ok=True)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     cfg_path = out_dir / "train" / model.id / task.id / f"{est.id}.yaml"

@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="run only this mode (repeatable; default: the config's modes)")
     p.add_argument("--rescore", action="store_true",
                    help="re-score every estimate cell from the cached rollouts (e.g. after editing a plugin)")
+    p.add_argument("--report-only", action="store_true",
+                   help="compute nothing: rebuild the report from the cells finished so far")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -42,11 +44,13 @@ def run(args: argparse.Namespace) -> int:
         rescore=args.rescore,
         progress=not args.no_progress,
         plots=not args.no_plots,
+        report_only=args.report_only,
         log=lambda m: print(f"ttrl-kit bench: {m}", file=sys.stderr),
     )
     skipped = [r for r in res.rows if r.get("status") != "ok"]
     print(f"bench {cfg.name}: {len(res.rows)} cells ({res.computed} computed, {res.cached} cached), "
-          f"{res.sampled_groups} prompt groups sampled, {res.seconds:.1f} s")
+          f"{res.sampled_groups} prompt groups sampled, {res.seconds:.1f} s"
+          + (f"; {res.missing} cells not run yet (partial report)" if res.missing else ""))
     for r in skipped:
         print(f"  {r['mode']} {r['model']}/{r['task']}/{r['estimator']}: {r['status']}: {r.get('reason', '')}")
     for f in list(res.files.values()) + list(res.plots):
