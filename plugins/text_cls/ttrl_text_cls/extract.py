@@ -20,6 +20,8 @@ rather than, instead of, ...) occurs among the three words before it in the same
 A mention joined to a different label by "or", "/", "and", "vs" is *ambiguous*
 ("positive or negative") and never answers.  A negated label is no answer at all unless
 the task is binary and ``negation_complement`` is set ("not positive" -> negative).
+An *abstain word* ("neutral", "mixed", ...: ``abstain_words``) chosen by these tiers is
+an explicit non-label answer, so the response abstains.
 Option letters (letter mode) are upper-case A, B, ... standing alone; in prose they count
 only in a cue's sentence, inside emphasis/parentheses ("(B)"), or as a line's "B." / "B)"
 bullet, and never when followed by a lower-case word ("A great film" is not option A).
