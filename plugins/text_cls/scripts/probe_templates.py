@@ -4,7 +4,7 @@ to pick the template for configs/text_cls/rotten_tomatoes.yaml.
     python plugins/text_cls/scripts/probe_templates.py [MODEL_DIR] [OUT.jsonl]
 
 MODEL_DIR defaults to the embedded engine's converted SmolLM2 checkpoint
-(``ttrl_kit.engines.embedded.models.convert_smollm2()``).  40 reviews (seed-0 shuffle),
+(``~/.cache/ttrl-kit/models/smollm2-135m``, written by the first ``ttrl-kit train``).  40 reviews (seed-0 shuffle),
 8 samples each, temperature 0.8, 24 new tokens, bf16, 2 threads.  The printed numbers use
 a naive "last positive/negative word" reading; score the saved responses with
 compare_extractors.py for the text_cls extractor side by side.
@@ -35,12 +35,9 @@ K = 8
 
 
 def main() -> None:
-    if len(sys.argv) > 1:
-        model_dir = sys.argv[1]
-    else:
-        from ttrl_kit.engines.embedded.models import convert_smollm2
-
-        model_dir = str(convert_smollm2())
+    # The plugin knows only the core, so the model directory is an argument; by default the
+    # embedded engine's converted checkpoint (made on the first `ttrl-kit train`).
+    model_dir = sys.argv[1] if len(sys.argv) > 1 else str(Path.home() / ".cache" / "ttrl-kit" / "models" / "smollm2-135m")
     out_path = sys.argv[2] if len(sys.argv) > 2 else "probe_out.jsonl"
     torch.set_num_threads(2)
     torch.manual_seed(0)
