@@ -336,11 +336,182 @@ def generated(data: Path, seed: int, per_set: dict[str, int]) -> list[dict]:
     return rows
 
 
+# --------------------------------------------------------------------------- batch 2
+# Written after the first run of batch 1 (and after its fixes), BEFORE looking at how the
+# plugin handles any of these; first-run numbers of batch 2 are recorded separately.
+# Tab-separated: pred, gold, expected, source (transcribed) / note (own). "\\n" = newline.
+B2_TRANSCRIBED = r'''
+\boxed{\frac{63}{400}}	\frac{63}{400}	1	trl:tests/test_rewards.py::TestAccuracyReward
+\boxed{\frac{63}{400}}	63/400	1	trl:tests/test_rewards.py::TestAccuracyReward
+\boxed{\frac{64}{400}}	\frac{63}{400}	0	trl:tests/test_rewards.py::TestAccuracyReward
+\boxed{3}	6	0	trl:tests/test_rewards.py::TestAccuracyReward
+<think> Reasoning content </think> \boxed{\frac{63}{400}}	\frac{63}{400}	1	trl:tests/test_rewards.py::TestReasoningAccuracyReward
+Reasoning content </think> \boxed{\frac{63}{400}}	\frac{63}{400}	1	trl:tests/test_rewards.py::TestReasoningAccuracyReward
+<think> Reasoning content </think> \boxed{\frac{64}{400}}	\frac{63}{400}	0	trl:tests/test_rewards.py::TestReasoningAccuracyReward
+<think> My answer is \boxed{42} </think> Some other text.	\boxed{42}	0	trl:tests/test_rewards.py::TestReasoningAccuracyReward
+<think> The answer is \boxed{42} </think> Here's a wrong answer: \boxed{43}.	\boxed{42}	0	trl:tests/test_rewards.py::TestReasoningAccuracyReward
+<think> Incomplete reasoning without closing tag	\frac{63}{400}	0	trl:tests/test_rewards.py::TestReasoningAccuracyReward
+so \boxed{42}	42	1	misc-rl-tests:math_reward_success
+<think>\boxed{42}</think> \boxed{41}	42	0	misc-rl-tests:math_reward_success
+no box	42	0	misc-rl-tests:math_reward_success
+so there are 18 apples	#### 18	1	misc-rl-tests:test_math_reward (GSM8K gold)
+the total is 19	18	0	misc-rl-tests:test_math_reward
+answer: 3.0	3	1	misc-rl-tests:test_math_reward
+no number at all	5	0	misc-rl-tests:test_math_reward
+x \boxed{\frac{1}{2}} y \boxed{3}	3	1	misc-rl-tests:test_math_rewards
+so Final answer: 12	12	1	misc-rl-tests:test_math_rewards
+we get 3 then 1,234	1234	1	misc-rl-tests:test_math_rewards
+steps #### 1,234	1234	1	misc-rl-tests:test_math_rewards
+The answer is 42.	42	1	misc-rl-tests:test_extract_final_number
+step 3, then -7.5	-7.5	1	misc-rl-tests:test_extract_final_number
+<answer>42</answer>	\boxed{42}	1	misc-rl-tests:test_math_reward_with_boxed_expected
+<think>Compute two plus two.</think>\n<answer>4</answer>	4	1	misc-rl-tests:declared_final_answer
+<think>\nSolving 2+2\n</think>\n<answer>\n$\boxed{4}$\n</answer>	4	1	misc-rl-tests:test_accuracy_reward_correct
+<think>\nSolving 3*2\n</think>\n<answer>\n$\boxed{7}$\n</answer>	6	0	misc-rl-tests:test_accuracy_reward_incorrect
+The answer is \boxed{2}	2	1	misc-rl-tests:trl accuracy_reward cases
+\boxed{wrong}	correct	0	misc-rl-tests:trl accuracy_reward cases
+答案是 960	960	1	misc-rl-tests:test_accuracy_reward (zh)
+答案是 42	960	0	misc-rl-tests:test_accuracy_reward (zh)
+Let me solve this step by step.\nAaron runs 2 miles in 16 minutes.\nPace = 16/2 = 8 minutes per mile.\nVanessa is twice as slow, so 8 * 2 = 16 minutes per mile.\nShe runs 4 miles, so 4 * 16 = 64 minutes.\n#### 64	64	1	misc-rl-tests:test_math_reward_gsm8k
+Let me solve this step by step.\nAaron runs 2 miles in 16 minutes.\nPace = 16/2 = 8 minutes per mile.\nVanessa is twice as slow, so 8 * 2 = 16 minutes per mile.\nShe runs 4 miles, so 4 * 16 = 64 minutes.\n#### 64	16	0	misc-rl-tests:test_math_reward_gsm8k (near miss: intermediate value as gold)
+The answer is $\boxed{\left(\n\begin{array}{ccc}\n -13 & 4 & -2 \\\n 7 & 8 & -3 \\\n 0 & 18 & -7 \\\n 6 & 12 & 5 \\\n\end{array}\n\right)}$.	\begin{pmatrix} -13 & 4 & -2 \\ 7 & 8 & -3 \\ 0 & 18 & -7 \\ 6 & 12 & 5 \end{pmatrix}	1	qwen25-math-parser:evaluation/parser.py::_test_extract_answer
+The answer is $\boxed{\left(\n\begin{array}{ccc}\n -13 & 4 & -2 \\\n 7 & 8 & -3 \\\n 0 & 18 & -7 \\\n 6 & 12 & 5 \\\n\end{array}\n\right)}$.	\begin{pmatrix} -13 & 4 & -2 \\ 7 & 8 & -3 \\ 0 & 18 & 7 \\ 6 & 12 & 5 \end{pmatrix}	0	qwen25-math-parser:evaluation/parser.py::_test_extract_answer (one entry's sign changed)
+To solve the equation \(18 + p = 29\), I need to isolate the variable \(p\).\n\nFirst, I'll subtract 18 from both sides.\n\nThis gives me \(p = 29 - 18\).\n\nCalculating the right side, \(29 - 18\) equals 11.\n\nTherefore, the value of \(p\) is 11.\n</think>\n\nTo solve the equation \(18 + p = 29\), follow these steps:\n\n1. **Isolate the variable \(p\):**\n   \[\n   p = 29 - 18\n   \]\n\n2. **Calculate the right side:**\n   \[\n   p = 11\n   \]\n\n**Final Answer:**\n\n\(\boxed{11}\)	11	1	qwen25-math-parser:evaluation/parser.py::_test_extract_answer (R1 distill)
+To solve the equation \(18 + p = 29\), I need to isolate the variable \(p\).\n\nFirst, I'll subtract 18 from both sides.\n\nThis gives me \(p = 29 - 18\).\n\nCalculating the right side, \(29 - 18\) equals 11.\n\nTherefore, the value of \(p\) is 11.\n</think>\n\nTo solve the equation \(18 + p = 29\), follow these steps:\n\n1. **Isolate the variable \(p\):**\n   \[\n   p = 29 - 18\n   \]\n\n2. **Calculate the right side:**\n   \[\n   p = 11\n   \]\n\n**Final Answer:**\n\n\(\boxed{11}\)	29	0	qwen25-math-parser:evaluation/parser.py::_test_extract_answer (near miss)
+\nThis is still not equal to $0$, so we must have made another mistake.\n\nWhen we subtracted $7$ from $\frac{386}{64}$, we should have subtracted $7 \cdot 64$ from $386$, not the other way around. Let's correct that:\n\n\[\frac{386}{64} - 7 = \frac{386}{64} - \frac{7 \cdot 64}{1 \cdot 64} = \frac{386 - 448}{64} = \frac{-62}{64}.\]\n\nThis is still not equal to $0$, so we must have made another mistake.\n\nWhen we subtracted $7$ from $\frac{386}{64}$, we should have subtracted $7 \cdot 64$ from $386$, not the other way around. Let's correct that:\n\n\[\frac{386}{64}\n	-\frac{31}{32}	0	qwen25-math-parser:evaluation/parser.py::_test_extract_answer (truncated response: no final answer; the value it shows it calls a mistake)
+'''
+
+B2_OWN = r'''
+Therefore, the probability is $\frac{3}{8}$.	\frac{3}{8}	1	last math segment, no box
+Therefore, the probability is $\frac{3}{8}$.	\frac{5}{8}	0	complement
+The final answer is 18. Note that 17 would be wrong.	18	1	answer phrase beats a later number
+The final answer is 18. Note that 17 would be wrong.	17	0	later number is not the answer
+The answer is not 12; it is $\boxed{13}$.	13	1	
+The answer is not 12; it is $\boxed{13}$.	12	0	negated value
+So the area is $\boxed{24\text{ cm}^2}$.	24	1	unit inside box
+Final Answer: The final answer is $\frac{1}{2}$. I hope it is correct.	0.5	1	
+Final Answer: The final answer is 5,040. I hope it is correct.	5040	1	no $, separator
+Final Answer: The final answer is 5,040. I hope it is correct.	504	0	
+The answer is: 7	7	1	MetaMath style
+The answer is: 7	-7	0	
+Hence, the sum is \[\boxed{-\frac{3}{2}}.\]	-\frac{3}{2}	1	
+Hence, the sum is \[\boxed{-\frac{3}{2}}.\]	\frac{3}{2}	0	sign
+the smallest such $n$ is $\boxed{1{,}001}$.	1001	1	
+the smallest such $n$ is $\boxed{1{,}001}$.	101	0	
+So the answer is 3/4.	\frac34	1	
+So the answer is 3/4.	\frac43	0	
+The answer is $\boxed{2\sqrt{5}}$.	\sqrt{20}	1	
+The answer is $\boxed{2\sqrt{5}}$.	\sqrt{10}	0	
+Thus $a+b = 5 + 7 = \boxed{12}$.	12	1	
+Thus $a+b = 5 + 7 = \boxed{12}$.	7	0	
+We need $\boxed{(-\infty, -2) \cup (3, \infty)}$.	(-\infty,-2)\cup(3,\infty)	1	
+We need $\boxed{(-\infty, -2) \cup (3, \infty)}$.	(-\infty,-2]\cup[3,\infty)	0	closed endpoints
+<think>\nso the answer should be 7... let me double check. Hmm, 8.\n</think>\n\nThe answer is $\boxed{8}$.	8	1	
+<think>\nso the answer should be 7... let me double check. Hmm, 8.\n</think>\n\nThe answer is $\boxed{8}$.	7	0	value only in thinking
+I think the answer is 10. Wait, actually it's 12.\n\nFinal answer: 12	12	1	
+I think the answer is 10. Wait, actually it's 12.\n\nFinal answer: 12	10	0	retracted value
+The answer is $\dfrac{\sqrt{3}}{3}$.	\frac{1}{\sqrt{3}}	1	
+The answer is $\dfrac{\sqrt{3}}{3}$.	\sqrt{3}	0	
+The cost is $\boxed{\$4.50}$.	4.5	1	
+The cost is $\boxed{\$4.50}$.	4.05	0	
+$\boxed{\frac{1}{4}}$ is the probability.	\frac14	1	
+The line is $\boxed{y = 3x - 2}$.	y=3x-2	1	
+The line is $\boxed{y = 3x - 2}$.	y=3x+2	0	
+**Answer:** 42	42	1	bold label
+**Answer:** 42	24	0	
+It takes $\boxed{1/2}$ hours.	\frac12	1	
+The final answer is $\boxed{e^{-1}}$	\frac{1}{e}	1	
+The final answer is $\boxed{e^{-1}}$	-e	0	
+\boxed{\log_2 8}	3	1	
+\boxed{\log_2 8}	4	0	
+\boxed{0.\overline{3}}	\frac13	1	repeating decimal
+\boxed{3\frac{1}{2}}	3.5	1	mixed number
+\boxed{\frac{5}{2}}	2\frac{1}{2}	1	mixed number gold
+\boxed{\frac{5}{2}}	2\frac{1}{3}	0	
+\boxed{2^{-3}}	0.125	1	
+\boxed{\sqrt[3]{27}}	3	1	
+\boxed{10^{-2}}	0.01	1	
+\boxed{10^{-2}}	0.02	0	
+\boxed{4 \text{ and } 5}	4, 5	1	
+\boxed{(2,3)}	x=2, y=3	1	solution pair
+\boxed{(2,3)}	x=3, y=2	0	swapped solution
+The speed is \boxed{0.5} meters per second.	\frac{1}{2}	1	
+\boxed{\pi r^2}	r^2\pi	1	
+\boxed{\pi r^2}	2\pi r	0	area vs circumference
+\boxed{1.0}	1	1	
+\boxed{3.0}	3.01	0	
+\boxed{2.50}	2.5	1	
+\boxed{\frac{2}{4}}	\frac12	1	unreduced fraction
+\boxed{x \in (0, 1)}	(0,1)	1	
+\boxed{1,2,3}	\{1,2,3\}	1	
+\boxed{\frac{\sqrt{3}}{2}}	\frac{\sqrt{2}}{2}	0	
+\boxed{x^2+1}	x^2-1	0	
+\boxed{\frac{1}{x}}	x^{-1}	1	
+\boxed{\{-1, 1\}}	\pm 1	1	
+\boxed{-1, 1}	\pm1	1	
+\boxed{5 \text{ dollars}}	\$5	1	
+\boxed{12 \text{ hours}}	12	1	
+\boxed{(1, 2]}	1 < x \le 2	1	interval answer, inequality gold
+\boxed{\frac{a+b}{2}}	\frac{b+a}{2}	1	
+\boxed{\frac{a+b}{2}}	\frac{a-b}{2}	0	
+\boxed{\sqrt{2}/2}	\frac{\sqrt{2}}{2}	1	
+\boxed{1/\sqrt{2}}	\frac{\sqrt{2}}{2}	1	
+\boxed{2\pi/3}	\frac{2\pi}{3}	1	
+\boxed{6.02 \times 10^{23}}	6.02e23	1	
+\boxed{6.02 \times 10^{23}}	6.02 \times 10^{22}	0	exponent
+\boxed{-0.5}	-\frac{1}{2}	1	
+\boxed{-0.5}	\frac{1}{2}	0	
+\boxed{\frac{-1}{2}}	-\frac12	1	
+\boxed{1\,000\,000}	1000000	1	
+\boxed{10^6}	1,000,000	1	
+\boxed{10^6}	100,000	0	
+\boxed{\text{Yes}}	yes	1	
+\boxed{\text{No}}	yes	0	
+\boxed{\dfrac{7}{3}}	2.33	1	2-place rounding
+\boxed{\dfrac{7}{3}}	2.34	0	
+\boxed{y=-x+2}	x+y=2	1	same line
+\boxed{x+y=2}	x+y=3	0	
+\boxed{3:2}	3:2	1	
+\boxed{2:3}	3:2	0	
+\boxed{\sin 30^\circ}	\frac12	1	trig of degrees
+\boxed{\cos 60^\circ}	\frac{\sqrt3}{2}	0	
+\boxed{\infty}	\infty	1	
+\boxed{-\infty}	\infty	0	
+\boxed{\text{no solution}}	\text{no solution}	1	
+\boxed{7}\text{ (final)}	7	1	
+The two roots are $\boxed{2}$ and $\boxed{5}$.	2, 5	1	
+The two roots are $\boxed{2}$ and $\boxed{5}$.	2, 6	0	
+$\boxed{\textbf{(C)}\ 12}$	12	1	MCQ letter plus value, value gold
+$x=\boxed{5}$	5	1	
+The value is $\boxed{\sqrt{2}+1}$.	1+\sqrt2	1	
+The value is $\boxed{\sqrt{2}+1}$.	\sqrt2-1	0	
+'''
+
+
+def _unescape(s: str) -> str:
+    return s.replace("\\\\\\n", "\\\\\n").replace("\\n", "\n")
+
+
+def batch2() -> list[dict]:
+    rows = []
+    for line in B2_TRANSCRIBED.strip("\n").split("\n"):
+        pred, gold, exp, src = line.split("\t")
+        rows.append({"pred": _unescape(pred), "gold": _unescape(gold), "expected": int(exp), "source": src})
+    for line in B2_OWN.strip("\n").split("\n"):
+        pred, gold, exp, note = line.split("\t")
+        r = {"pred": _unescape(pred), "gold": _unescape(gold), "expected": int(exp), "source": "heldout-own-b2"}
+        if note:
+            r["note"] = note
+        rows.append(r)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(HERE.parents[1] / "../shared/data/math"))
     ap.add_argument("--seed", type=int, default=20261124)
     ap.add_argument("--out", default=str(HERE / "cases_heldout.jsonl"))
+    ap.add_argument("--out2", default=str(HERE / "cases_heldout2.jsonl"))
     a = ap.parse_args()
     rows = []
     for pred, gold, exp, src, note in TRANSCRIBED:
@@ -357,6 +528,12 @@ def main() -> None:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     neg = sum(1 for r in rows if not r["expected"])
     print(f"wrote {len(rows)} cases ({neg} negatives) to {a.out}")
+    rows2 = batch2()
+    with open(a.out2, "w", encoding="utf-8") as fh:
+        for r in rows2:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    neg2 = sum(1 for r in rows2 if not r["expected"])
+    print(f"wrote {len(rows2)} cases ({neg2} negatives) to {a.out2}")
 
 
 if __name__ == "__main__":

@@ -51,3 +51,55 @@ def test_python_power_operator(a, b):
 @pytest.mark.parametrize("a,b", [("2**11", "1024"), ("x**3", "x^2"), ("2*3", "2**3")])
 def test_python_power_is_not_multiplication(a, b):
     assert not _eq(a, b)
+
+
+# ----------------------------------------------------------------------------- batch 2 fixes
+
+from ttrl_kit import grade  # noqa: E402
+from ttrl_math.extract import extract  # noqa: E402
+from ttrl_math.task import MathTask  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def task():
+    return MathTask(isolate=False)
+
+
+def test_boxed_matrix_environment_is_not_cut_as_prose():
+    # ``{ccc}`` (an array column spec) read as an English word cut the box at ``\begin{array}{``.
+    resp = ("The answer is $\\boxed{\\left(\n\\begin{array}{ccc}\n -13 & 4 & -2 \\\\\n 7 & 8 & -3 \\\\\n"
+            "\\end{array}\n\\right)}$.")
+    assert extract(resp).endswith("\\end{array}\n\\right)")
+    gold = "\\begin{pmatrix} -13 & 4 & -2 \\\\ 7 & 8 & -3 \\end{pmatrix}"
+    assert _eq(extract(resp), gold)
+    assert not _eq(extract(resp), gold.replace("-3", "3"))
+    assert extract("\\boxed{The answer is 4}") == "4"  # prose inside a box is still read
+
+
+@pytest.mark.parametrize("a,b,same", [("(2,3)", "x=2, y=3", True), ("(2,3)", "x=3, y=2", False),
+                                      ("(1,2,3)", "a=1, b=2, c=3", True), ("(1,2)", "a=1, b=2, c=3", False)])
+def test_tuple_answers_a_list_of_assignments_in_order(a, b, same):
+    assert _eq(a, b) is same
+
+
+@pytest.mark.parametrize("a,b,same", [("\\sin 30^\\circ", "\\frac12", True), ("\\cos(60^\\circ)", "0.5", True),
+                                      ("\\tan{45^{\\circ}}", "1", True), ("\\cos 60^\\circ", "\\frac{\\sqrt3}{2}", False),
+                                      ("\\sin 30^\\circ", "\\sin 30", False)])
+def test_trig_of_degrees(a, b, same):
+    assert _eq(a, b) is same
+
+
+@pytest.mark.parametrize("a,b,same", [("0.\\overline{3}", "\\frac13", True), ("1.2\\overline{45}", "\\frac{137}{110}", True),
+                                      ("0.\\overline{142857}", "\\frac17", True), ("-0.\\overline{6}", "-\\frac23", True),
+                                      ("0.\\overline{3}", "0.3", False), ("0.\\overline{3}", "\\frac{3}{10}", False),
+                                      ("0.1\\overline{6}", "\\frac16", True), ("0.1\\overline{6}", "\\frac{1}{7}", False)])
+def test_repeating_decimals_are_exact(a, b, same):
+    assert _eq(a, b) is same
+
+
+@pytest.mark.parametrize("pred,gold,ok", [("$\\boxed{\\textbf{(C)}\\ 12}$", "12", True), ("(C) 12", "12", True),
+                                          ("\\mathrm{(D)}\\ 1,008,016", "1008016", True),
+                                          ("$\\boxed{\\textbf{(C)}\\ 12}$", "13", False), ("(A) + B", "B", False),
+                                          ("(C)", "C", True)])
+def test_option_label_before_a_value(task, pred, gold, ok):
+    assert grade(task, pred, gold) is ok

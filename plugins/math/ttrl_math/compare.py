@@ -234,7 +234,8 @@ def _eq(a: list, b: list) -> bool:
         return _seq_eq(a[1], b[1])
     if ta in ("list", "set") and tb in ("set",):
         return _set_eq(a[1], b[1])
-    if ta == "list" and tb == "assign":
+    if ta in ("list", "tuple") and tb == "assign" and len(b[1]) > 1:
+        # ``(2, 3)`` answers ``x = 2, y = 3``: values in the order the names were written
         return _seq_eq(a[1], [p[1] for p in b[1]])
     if ta == tb == "assign":
         da, db = dict((n, x) for n, x in a[1]), dict((n, x) for n, x in b[1])

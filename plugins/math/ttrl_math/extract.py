@@ -178,9 +178,14 @@ _MATHWORDS = {"and", "or", "sqrt", "frac", "pi", "sin", "cos", "tan", "log", "ln
 _STANDALONE_NUM = re.compile(r"(?<![A-Za-z\d])-?\d+(?:[.,/]\d+)*(?![A-Za-z\d])")
 
 
+# ``\\begin{array}{ccc}`` / ``\\end{array}``: environment names and column specs are not prose.
+_ENV = re.compile(r"\\begin\s*\{[a-zA-Z*]{1,20}\}(?:\s*\{[a-zA-Z|:@ .]{0,60}\})?|\\end\s*\{[a-zA-Z*]{1,20}\}")
+
+
 def _first_prose_word(t: str) -> int:
     """Start of the first ordinary English word outside math, \\text{} and ``$..$``; -1 if none."""
-    masked = _TEXTCMD.sub(lambda m: " " * len(m.group(0)), t)
+    masked = _ENV.sub(lambda m: " " * len(m.group(0)), t)
+    masked = _TEXTCMD.sub(lambda m: " " * len(m.group(0)), masked)
     masked = re.sub(r"\$[^$]*\$", lambda m: " " * len(m.group(0)), masked)
     for m in _WORD.finditer(masked):
         if m.group(0).lower() not in _MATHWORDS and m.group(0).lower() not in ("is", "are"):
@@ -189,7 +194,7 @@ def _first_prose_word(t: str) -> int:
 
 
 def _has_prose_word(t: str) -> bool:
-    bare = _TEXTCMD.sub(" ", t)
+    bare = _TEXTCMD.sub(" ", _ENV.sub(" ", t))
     return any(w.lower() not in _MATHWORDS for w in _WORD.findall(bare)) or bool(re.match(r"I\s", bare))
 
 

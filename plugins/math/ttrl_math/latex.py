@@ -41,6 +41,26 @@ _FIX_DOUBLE = re.compile(
 _SPACES = re.compile(r"\\\\|\\[,;:! >]|\\(?:quad|qquad|displaystyle|textstyle|limits|nolimits|hfill|medspace|"
                      r"thinspace)(?![a-zA-Z])|~")
 _LEFTRIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
+# ``\\sin 30^\\circ``: a trig function of an angle in degrees reads the angle in radians
+# (otherwise dropping the degree sign would take sin of 30 radians).
+_DEG_SIGN = r"(?:\^\s*\{?\s*\\circ\s*\}?|°)"
+_TRIG_DEG = re.compile(r"\\(sin|cos|tan|sec|csc|cot)\s*(?:\(\s*(\d{1,6}(?:\.\d{1,6})?)\s*" + _DEG_SIGN + r"\s*\)"
+                       r"|\{\s*(\d{1,6}(?:\.\d{1,6})?)\s*" + _DEG_SIGN + r"\s*\}|(\d{1,6}(?:\.\d{1,6})?)\s*" + _DEG_SIGN + ")")
+# ``\\textbf{(C)}\\ 12`` / ``(C) 12``: an AMC option label in front of the value it names is not a
+# factor of it (it read as ``C * 12``); the label goes, the value stays.  A lone ``(C)`` is kept.
+_OPTION_LABEL = re.compile(r"^\s*(?:\\(?:textbf|text|mathrm|mbox|textrm)\s*\{\s*\(\s*[A-E]\s*\)\s*\}|\(\s*[A-E]\s*\))"
+                           r"(?:\s|~|\\[ ,;:!]|\\quad|\\qquad)*(?=-?[\d.$]|\\(?!cdot|times|cup|cap|div|pm))")
+# ``0.\\overline{3}``, ``1.2\\overline{45}``: a repeating decimal is an exact rational.
+_REPEATING = re.compile(r"(?<![\d.])(\d{0,12})\.(\d{0,12})\\(?:overline|bar)\s*\{\s*(\d{1,12})\s*\}")
+
+
+def _repeating_to_fraction(m: re.Match) -> str:
+    whole, fixed, rep = m.group(1) or "0", m.group(2), m.group(3)
+    num = int(whole + fixed + rep) - int(whole + fixed)
+    den = 10 ** len(fixed) * (10 ** len(rep) - 1)
+    return "\\frac{%d}{%d}" % (num, den)
+
+
 _DEGREE = re.compile(r"(?:\^\s*\{?\s*\\circ\s*\}?|°)(?:\s*(?:\\text\{\s*)?[CF](?![a-zA-Z])\}?)?|\\degree(?![a-zA-Z])|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}|"
                      r"\s*\\text\{\s*degrees?\s*\}|\s*\bdegrees?\b")
 _PERCENT = re.compile(r"\\%|%|\s*\\text\{\s*(?:percent|percentage|pct)\s*\}|\s*\b(?:percent|percentage|pct)\b")
@@ -119,6 +139,9 @@ def normalise(s: str) -> tuple[str, dict[str, bool]]:
     s = s.replace("\\lbrace", "\\{").replace("\\rbrace", "\\}")
     s = _FRAC_VARIANTS.sub(r"\\frac", s)
     s = _SCI.sub(r"\1\\times 10^{\2}", s)
+    s = _OPTION_LABEL.sub("", s, count=1)
+    s = _REPEATING.sub(_repeating_to_fraction, s)
+    s = _TRIG_DEG.sub(lambda m: "\\" + m.group(1) + "(\\frac{" + (m.group(2) or m.group(3) or m.group(4)) + "}{180}\\pi)", s)
     s2 = _DEGREE.sub("", s)
     if s2 != s:
         flags["deg"] = True
