@@ -506,12 +506,89 @@ def batch2() -> list[dict]:
     return rows
 
 
+# --------------------------------------------------------------------------- batch 3
+# Written after batch 2's fixes: false-positive probes (near misses a lenient checker accepts)
+# plus forms no earlier set had.  pred, gold, expected (by mathematical truth), note.
+B3_OWN = r'''
+10^{-30}	0	0	tiny vs zero
+e^{-100}	0	0	tiny irrational vs zero
+\frac{1}{2^{99}}	\frac{1}{2^{98}}	0	tiny powers
+2^{100}	2^{100}+1	0	huge exact
+1.0000001	1	0	no tolerance
+\frac{22}{7}	\pi	0	approximation fraction
+3.1416	\pi	1	4-place rounding
+\sqrt{2}	\frac{99}{70}	0	rational approximation of sqrt2
+0.5	\frac{1}{2}	1	
+\frac{1}{2}x	\frac{x}{2}	1	
+\frac{1}{2x}	\frac{x}{2}	0	
+2x+3	2y+3	0	different variable
+x^2	|x|^2	1	
+\sqrt{x^2}	x	0	|x| vs x
+\log_2 3	\frac{\ln 3}{\ln 2}	1	change of base
+\log_3 2	\frac{\ln 3}{\ln 2}	0	base swapped
+\arctan 1	\frac{\pi}{4}	1	
+\arcsin 1	\frac{\pi}{4}	0	
+i^2	-1	1	
+\sqrt{-4}	2i	1	
+\sqrt{-4}	2	0	
+(1,2)	\{1,2\}	0	tuple vs set
+[1,2]	(1,2)	0	closed vs open interval
+\emptyset	\{\}	1	empty set
+\emptyset	0	0	empty set is not zero
+\text{even}	\text{odd}	0	
+\text{(A)}	\text{(B)}	0	
+7 \text{ cm}	7 \text{ m}	0	different units (truth)
+\frac{5}{3}	1\frac{2}{3}	1	mixed number
+\frac{5}{3}	1\frac{1}{3}	0	
+12\sqrt{3}	12 \sqrt 3	1	
+12\sqrt{3}	\sqrt{123}	0	
+6\sqrt{3}	6.3	0	not a rounding of 6sqrt3 (10.39)
+100\pi	314.16	1	2-place rounding of 100pi
+100\pi	314	0	integer is not a rounding
+\infty	10^{100}	0	
+-\infty	\infty	0	
+a^2-b^2	(a-b)(a+b)	1	
+a^2+b^2	(a+b)^2	0	
+\frac{n(n+1)}{2}	\binom{n+1}{2}	1	
+n!	\Gamma(n+1)	1	
+\frac{1}{1-x}	1+x+x^2	0	truncated series
+x<3	x\le 3	0	strict vs non-strict
+x \ge 1	[1, \infty)	1	
+x > 1	[1, \infty)	0	
+(-2, 2)	-2 < x < 2	1	
+(-2, 2)	|x| < 2	1	
+[-2, 2]	|x| < 2	0	
+4, 6	\{4, 6\}	1	
+4, 6	\{4, 6, 8\}	0	
+\{4\}	4	1	singleton
+\{4, 5\}	4	0	
+\frac{\sqrt{3}}{3}	\frac{1}{\sqrt 3}	1	
+0.577	\frac{1}{\sqrt 3}	1	3-place rounding
+0.58	\frac{1}{\sqrt 3}	1	2-place rounding
+0.57	\frac{1}{\sqrt 3}	0	truncation, not rounding
+\$0.50	50	0	fifty cents vs fifty dollars
+50\text{ cents}	0.5	0	different unit scale (truth: 50 cents = 0.5 dollars, but the gold is a bare number of the other unit)
+2:30	2.5	0	time vs decimal
+1:2	\frac{1}{2}	0	ratio vs fraction (kept distinct)
+3 \text{ hours and } 20 \text{ minutes}	3	0	compound quantity
+'''
+
+
+def batch3() -> list[dict]:
+    rows = []
+    for line in B3_OWN.strip("\n").split("\n"):
+        pred, gold, exp, note = line.split("\t")
+        rows.append({"pred": pred, "gold": gold, "expected": int(exp), "source": "heldout-own-b3", "note": note})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(HERE.parents[1] / "../shared/data/math"))
     ap.add_argument("--seed", type=int, default=20261124)
     ap.add_argument("--out", default=str(HERE / "cases_heldout.jsonl"))
     ap.add_argument("--out2", default=str(HERE / "cases_heldout2.jsonl"))
+    ap.add_argument("--out3", default=str(HERE / "cases_heldout3.jsonl"))
     a = ap.parse_args()
     rows = []
     for pred, gold, exp, src, note in TRANSCRIBED:
@@ -534,6 +611,11 @@ def main() -> None:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     neg2 = sum(1 for r in rows2 if not r["expected"])
     print(f"wrote {len(rows2)} cases ({neg2} negatives) to {a.out2}")
+    rows3 = batch3()
+    with open(a.out3, "w", encoding="utf-8") as fh:
+        for r in rows3:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"wrote {len(rows3)} cases ({sum(1 for r in rows3 if not r['expected'])} negatives) to {a.out3}")
 
 
 if __name__ == "__main__":

@@ -103,3 +103,31 @@ def test_repeating_decimals_are_exact(a, b, same):
                                           ("(C)", "C", True)])
 def test_option_label_before_a_value(task, pred, gold, ok):
     assert grade(task, pred, gold) is ok
+
+
+# ----------------------------------------------------------------------------- batch 3 fixes
+
+@pytest.mark.parametrize("a,b", [("2^{100}", "2^{100}+1"), ("10^{30}", "10^{30}+1"), ("123456789012345678901234", "123456789012345678901235"),
+                                 ("\\frac{10^{25}+1}{10^{25}}", "1")])
+def test_exact_rationals_have_no_relative_tolerance(a, b):
+    # two different exact rationals were compared with the 1e-20 relative bound meant for
+    # irrational fingerprints
+    assert not _eq(a, b)
+
+
+def test_exact_rationals_keep_the_rounding_policy():
+    assert _eq("0.333", "\\frac13") and _eq("0.50", "\\frac12") and not _eq("0.34", "\\frac13")
+
+
+@pytest.mark.parametrize("ineq,iv,same", [("|x| < 2", "-2 < x < 2", True), ("2 > |x|", "-2 < x < 2", True),
+                                          ("|x| \\le 2", "-2 \\le x \\le 2", True),
+                                          ("|x| > 3", "(-\\infty, -3) \\cup (3, \\infty)", True),
+                                          ("|x| < 2", "x < 2", False), ("|x| < 2", "-2 \\le x \\le 2", False),
+                                          ("|x| \\ge 3", "|x| > 3", False)])
+def test_one_sided_absolute_value_inequalities(ineq, iv, same):
+    assert _eq(ineq, iv) is same
+
+
+def test_abs_inequality_is_not_the_plain_one_when_grading(task):
+    assert not grade(task, "(-\\infty, 2)", "|x| < 2")
+    assert grade(task, "(-2, 2)", "|x| < 2")

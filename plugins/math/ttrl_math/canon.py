@@ -633,6 +633,19 @@ def _inequality(ops: list[str], exprs: list[Node], depth: int) -> Value | None:
     op = ops[0]
     if _name_like(rhs) and not _name_like(lhs):
         lhs, rhs, op = rhs, lhs, flip[op]
+    if lhs[0] == "abs" and _name_like(lhs) and not symbols_of(rhs):
+        # |x| < b  ->  (-b, b);  |x| > b  ->  (-inf, -b) U (b, inf)   (b > 0)
+        b = value_of(rhs, depth)
+        if b[0] == "q" and b[1] > 0:
+            pass
+        elif b[0] == "n" and mpmath.mpf(b[2]) == 0 and mpmath.mpf(b[1]) > 0:
+            pass
+        else:
+            return None
+        closed = op.endswith("=")
+        if op[0] == "<":
+            return ["iv", _neg(b), b, closed, closed, True]
+        return ["union", [["iv", ["inf", -1], _neg(b), False, closed, True], ["iv", b, ["inf", 1], closed, False, True]]]
     if _name_like(lhs) and not symbols_of(rhs):
         bound = value_of(rhs, depth)
     else:

@@ -212,6 +212,10 @@ def _eq(a: list, b: list) -> bool:
         if tb == "eq" and len(a) > 2 and a[2] is not None:
             return _fp_eq(["eq"] + a[2], b)
         return _eq(a[1][0][1], b) or _eq(b, a[1][0][1])
+    if ta == tb == "q":
+        # two exact rationals: equal keys were caught already, so only the rounding policy is left
+        # (a relative tolerance would make 2^100 equal 2^100 + 1)
+        return _rounded_match(a, b) or _rounded_match(b, a)
     if ta in ("q", "n") and tb in ("q", "n"):
         if _close(_num(a), _num(b)):
             return True
