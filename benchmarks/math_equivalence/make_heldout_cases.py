@@ -582,6 +582,76 @@ def batch3() -> list[dict]:
     return rows
 
 
+# --------------------------------------------------------------------------- batch 4
+# Written after batch 3's fixes: realistic full responses (notes after the box, corrections,
+# approximation glosses, chat end tokens, plain-text sqrt(), +- inside fractions).
+# pred ("\\n" = newline), gold, expected (by mathematical truth), note.
+B4_OWN = r'''
+We compute $6 \times 7 = 42$.\n\nSo the answer is $\boxed{42}$.\n\nCheck: $6 \cdot 7 = 42$ and $42 - 6 = 36$. ✓	42	1	verification line after the box
+**Final Answer**\n\nThe number of ways is $\boxed{120}$.	120	1	
+**Final Answer**\n\nThe number of ways is $\boxed{120}$.	720	0	
+The answer is $x=\frac{-1\pm\sqrt{5}}{2}$.	\frac{-1+\sqrt5}{2}, \frac{-1-\sqrt5}{2}	1	pm vs both roots
+The answer is $x=\frac{-1\pm\sqrt{5}}{2}$.	\frac{-1+\sqrt5}{2}	0	pm vs one root
+So $m+n = 7 + 9 = \boxed{16}$.	016	1	AIME gold with leading zero
+So $m+n = 7 + 9 = \boxed{16}$.	009	0	
+The final answer is $\boxed{\textbf{(D) }4}$	4	1	AMC label and value
+The answer is \(\boxed{-\dfrac{1}{3}}\).	-\frac13	1	
+The answer is \(\boxed{-\dfrac{1}{3}}\).	\frac13	0	
+Therefore the area of the triangle is $\boxed{6\sqrt{3}}$ square units.	6\sqrt3	1	
+Therefore the area of the triangle is $\boxed{6\sqrt{3}}$ square units.	3\sqrt6	0	
+Final Answer: The final answer is $(3,-1)$. I hope it is correct.	(3,-1)	1	
+Final Answer: The final answer is $(3,-1)$. I hope it is correct.	(-1,3)	0	
+Answer: $\boxed{y=2x-1}$	y = 2x - 1	1	
+Answer: $\boxed{y=2x-1}$	y = 2x + 1	0	
+Hence\n\[\boxed{\frac{\sqrt{5}-1}{2}}\]	\frac{-1+\sqrt5}{2}	1	
+So there are $\boxed{6}$ ways.\n\nNote: if order mattered there would be $12$.	6	1	note after the box
+So there are $\boxed{6}$ ways.\n\nNote: if order mattered there would be $12$.	12	0	
+The sum of the roots is $-\frac{b}{a} = -\frac{-6}{2} = 3$.	3	1	equality chain, last value
+The sum of the roots is $-\frac{b}{a} = -\frac{-6}{2} = 3$.	-3	0	
+Thus, $\sqrt{50} = 5\sqrt{2}$.	5\sqrt2	1	
+We get $x = 2$ and $y = -1$, so the ordered pair is $(2,-1)$.	(2,-1)	1	
+We get $x = 2$ and $y = -1$, so the ordered pair is $(2,-1)$.	(-1,2)	0	
+<think>\nLet me compute... 3 times 4 is 12, so \boxed{12}.\n</think>\n\nThe answer is 12.	12	1	restated after think
+<think>\nLet me compute... 3 times 4 is 12, so \boxed{12}.\n</think>\n\nThe answer is 12.	13	0	
+The answer is $\boxed{4}$.<|im_end|>	4	1	chat end token
+The final answer is $\boxed{4}$. I hope it is correct.<|eot_id|>	4	1	
+## Step 3: Simplify\nWe divide.\n\nThe final answer is: $\boxed{\frac{7}{2}}$	3.5	1	
+## Step 3: Simplify\nWe divide.\n\nThe final answer is: $\boxed{\frac{7}{2}}$	2.5	0	
+Hence $n=\boxed{7}$ is the smallest such integer. (For $n=8$ the condition fails.)	7	1	
+Hence $n=\boxed{7}$ is the smallest such integer. (For $n=8$ the condition fails.)	8	0	
+Answer: 1/2 + sqrt(3)/2	\frac{1+\sqrt3}{2}	1	plain-text sqrt()
+The answer is x^2 - 1	(x-1)(x+1)	1	
+The answer is x^2 - 1	(x-1)^2	0	
+I estimated 3.14 for the area at first.\n\nFinal answer: \boxed{\pi}	\pi	1	
+Therefore, the remainder when $N$ is divided by $1000$ is $\boxed{321}$.	321	1	
+Therefore, the remainder when $N$ is divided by $1000$ is $\boxed{321}$.	1000	0	
+The final answer is $\boxed{-2}$	2	0	
+$\boxed{3}$ and $\boxed{-3}$	\pm 3	1	two boxes as a set
+The solutions are $x=1$ and $x=2$.	1, 2	1	
+The solutions are $x=1$ and $x=2$.	1, 3	0	
+So the total cost is $\$1.25$.	1.25	1	
+So the total cost is $\$1.25$.	1.52	0	
+The value of $k$ is $\boxed{k = 4}$.	4	1	
+The value of $k$ is $\boxed{k = 4}$.	-4	0	
+The probability is $\frac{1}{6}$, or about $16.7\%$.	\frac16	1	exact value then a percent gloss
+Therefore $f(2) = \boxed{11}$, and $f(3) = 20$ would be the next value.	11	1	box then a later value
+Therefore $f(2) = \boxed{11}$, and $f(3) = 20$ would be the next value.	20	0	
+So I get \boxed{4}. Hmm, wait: I dropped a sign. Redoing it, the final answer is 5.	5	1	correction after the box
+So I get \boxed{4}. Hmm, wait: I dropped a sign. Redoing it, the final answer is 5.	4	0	retracted boxed value
+'''
+
+
+def batch4() -> list[dict]:
+    rows = []
+    for line in B4_OWN.strip("\n").split("\n"):
+        pred, gold, exp, note = line.split("\t")
+        r = {"pred": pred.replace("\\n", "\n"), "gold": gold, "expected": int(exp), "source": "heldout-own-b4"}
+        if note:
+            r["note"] = note
+        rows.append(r)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(HERE.parents[1] / "../shared/data/math"))
@@ -589,6 +659,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(HERE / "cases_heldout.jsonl"))
     ap.add_argument("--out2", default=str(HERE / "cases_heldout2.jsonl"))
     ap.add_argument("--out3", default=str(HERE / "cases_heldout3.jsonl"))
+    ap.add_argument("--out4", default=str(HERE / "cases_heldout4.jsonl"))
     a = ap.parse_args()
     rows = []
     for pred, gold, exp, src, note in TRANSCRIBED:
@@ -616,6 +687,11 @@ def main() -> None:
         for r in rows3:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     print(f"wrote {len(rows3)} cases ({sum(1 for r in rows3 if not r['expected'])} negatives) to {a.out3}")
+    rows4 = batch4()
+    with open(a.out4, "w", encoding="utf-8") as fh:
+        for r in rows4:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"wrote {len(rows4)} cases ({sum(1 for r in rows4 if not r['expected'])} negatives) to {a.out4}")
 
 
 if __name__ == "__main__":

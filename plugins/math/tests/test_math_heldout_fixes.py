@@ -131,3 +131,38 @@ def test_one_sided_absolute_value_inequalities(ineq, iv, same):
 def test_abs_inequality_is_not_the_plain_one_when_grading(task):
     assert not grade(task, "(-\\infty, 2)", "|x| < 2")
     assert grade(task, "(-2, 2)", "|x| < 2")
+
+
+# ----------------------------------------------------------------------------- batch 4 fixes
+
+@pytest.mark.parametrize("a,b,same", [("x=\\frac{-1\\pm\\sqrt{5}}{2}", "\\frac{-1+\\sqrt5}{2}, \\frac{-1-\\sqrt5}{2}", True),
+                                      ("\\frac{3\\pm\\sqrt{5}}{2}", "\\{\\frac{3+\\sqrt5}{2}, \\frac{3-\\sqrt5}{2}\\}", True),
+                                      ("(1\\pm 2)^2", "\\{9, 1\\}", True),
+                                      ("\\frac{3\\pm\\sqrt{5}}{2}", "\\frac{-3\\pm\\sqrt{5}}{2}", False),
+                                      ("x=\\frac{-1\\pm\\sqrt{5}}{2}", "\\frac{-1+\\sqrt5}{2}", False)])
+def test_plus_minus_inside_an_expression_is_a_two_element_set(a, b, same):
+    assert _eq(a, b) is same
+
+
+@pytest.mark.parametrize("a,b,same", [("sqrt(3)", "\\sqrt3", True), ("1/2 + sqrt(3)/2", "\\frac{1+\\sqrt3}{2}", True),
+                                      ("\\sqrt(x+1)", "\\sqrt{x+1}", True), ("4\\sqrt(2)", "4", False),
+                                      ("sqrt(3)", "3", False)])
+def test_parenthesised_square_root(a, b, same):
+    assert _eq(a, b) is same
+
+
+@pytest.mark.parametrize("resp,want", [
+    ("So I get \\boxed{4}. Hmm, wait: I dropped a sign. Redoing it, the final answer is 5.", "5"),
+    ("\\boxed{12}. So the final answer is 12.", "12"),
+    ("\\boxed{5}. The final answer is the number of ways, 5.", "5"),
+    ("So there are $\\boxed{6}$ ways.\n\nNote: if order mattered there would be $12$.", "6"),
+])
+def test_final_answer_phrase_after_the_last_box_wins(resp, want):
+    assert extract(resp) == want
+
+
+@pytest.mark.parametrize("resp,want", [("The probability is $\\frac{1}{6}$, or about $16.7\\%$.", "\\frac{1}{6}"),
+                                       ("It is $\\sqrt2$, approximately $1.41$.", "\\sqrt2"),
+                                       ("$x$ is $3$ and $y$ is $4$.", "4")])
+def test_approximation_gloss_after_the_value_is_not_the_answer(resp, want):
+    assert extract(resp) == want

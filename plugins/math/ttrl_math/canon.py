@@ -453,10 +453,35 @@ def value_of(node: Node, depth: int = 0) -> Value:
     if tag == "sym" and len(node[1]) == 1 and node[1].isupper():
         # a lone capital letter: a choice label or a point name; compared as a symbol
         return ["e", [node[1]], fingerprint(node, [node[1]])]
+    if _count_pm(node) == 1:
+        # ``\\frac{-1 \\pm \\sqrt5}{2}``: a nested +- stands for the set of both signs
+        return ["set", [value_of(_pick_pm(node, 1), d), value_of(_pick_pm(node, -1), d)], "pm"]
     try:
         return scalar_value(node)
     except NotScalar:
         return ["raw", _name_of(node)]
+
+
+def _count_pm(node: Any, depth: int = 0) -> int:
+    if depth > limits.MAX_DEPTH + 10:
+        return 0
+    if isinstance(node, tuple):
+        own = 1 if node[:1] == ("pm",) else 0
+        return own + sum(_count_pm(x, depth + 1) for x in node[1:])
+    if isinstance(node, list):
+        return sum(_count_pm(x, depth + 1) for x in node)
+    return 0
+
+
+def _pick_pm(node: Any, sign: int) -> Any:
+    """``node`` with its (single) ``("pm", a, b)`` replaced by ``a + b`` or ``a - b``."""
+    if isinstance(node, tuple):
+        if node[:1] == ("pm",):
+            return ("add", [node[1], node[2] if sign > 0 else ("neg", node[2])])
+        return (node[0],) + tuple(_pick_pm(x, sign) for x in node[1:])
+    if isinstance(node, list):
+        return [_pick_pm(x, sign) for x in node]
+    return node
 
 
 def _contains_mat(node: Any) -> bool:

@@ -26,6 +26,10 @@ _PHRASE = re.compile(
     re.IGNORECASE,
 )
 _MINERVA = re.compile(r"final answer(?: is|:)\s*(.{0,300}?)\.?\s*I hope it is correct", re.IGNORECASE | re.DOTALL)
+_FINAL_PHRASE = re.compile(r"final answer\s*(?:is\b|:)", re.IGNORECASE)
+# ``$\\frac16$, or about $16.7\\%$``: a trailing approximation of the value just given is not the answer
+_APPROX_GLOSS = re.compile(r"^[\s,;(]*(?:or|which is|i\.e\.,?|that is,?)?\s*(?:about|approximately|approx\.?|roughly|around|"
+                           r"nearly|\\approx|≈)\s*$", re.IGNORECASE)
 _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 _NUMBER = re.compile(
     r"-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?![\d,])|\d+(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+(?!\d|\.\d))?"
@@ -290,6 +294,8 @@ def _math_answer(text: str) -> str | None:
             break
     if not spans:
         return None
+    if len(spans) >= 2 and spans[-1][0] - spans[-2][1] <= 40 and _APPROX_GLOSS.match(text[spans[-2][1]: spans[-1][0]]):
+        spans.pop()
     return _joined(spans, text)
 
 
@@ -314,8 +320,9 @@ def extract(response: str, mode: str = "default", choices: str | None = None) ->
     spans = boxed_spans(text)
     if spans:
         tail = text[spans[-1][1]:]
-        if mode != "boxed" and _MINERVA.search(tail):
-            # a "Final Answer: ... I hope it is correct." after the last box wins
+        if mode != "boxed" and (_MINERVA.search(tail) or _FINAL_PHRASE.search(tail)):
+            # a "Final Answer: ... I hope it is correct." or "... the final answer is 5" written after
+            # the last box wins (a correction after a boxed draft)
             phrase = _phrase_answer(tail)
             if phrase:
                 return _clean(phrase)

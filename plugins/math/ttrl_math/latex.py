@@ -688,6 +688,12 @@ class Parser:
                 self.next()
                 n = self.additive()
                 self.expect_op("]")
+            if self.at_op("("):
+                # ``sqrt(3)`` / ``\\sqrt(3)`` (plain-text or Python style): the parenthesised radicand
+                self.next()
+                inner = self.additive()
+                self.expect_op(")")
+                return ("root", inner, n)
             return ("root", self.arg(), n)
         if name in FUNCTIONS:
             return self.function(name)
