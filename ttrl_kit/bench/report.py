@@ -167,16 +167,21 @@ def write_plots(out_dir: Path, rows: Sequence[Mapping[str, Any]],
     models = list(dict.fromkeys(r["model"] for r in est))
     tasks = list(dict.fromkeys(r["task"] for r in est))
     ests = list(dict.fromkeys(r["estimator"] for r in est))
-    colors = {e: plt.cm.tab10(i % 10) for i, e in enumerate(ests)}
+    cmap = plt.cm.tab10 if len(ests) <= 10 else plt.cm.tab20
+    colors = {e: cmap(i % cmap.N) for i, e in enumerate(ests)}
 
     labelled = [r for r in est if r.get("reward_accuracy") is not None]
     if labelled:
         # 1. reward accuracy against majority ratio, one panel per task: faint dots are groups
         #    (first estimator of the grid), big markers are the estimators' means.
-        fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 4), squeeze=False)
+        ncols = min(4, len(tasks))
+        nrows = (len(tasks) + ncols - 1) // ncols
+        fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.8 * nrows + 0.8), squeeze=False)
+        for extra in range(len(tasks), nrows * ncols):
+            axes[extra // ncols][extra % ncols].axis("off")
         markers = "osD^vP*X"
         for ti, t in enumerate(tasks):
-            ax = axes[0][ti]
+            ax = axes[ti // ncols][ti % ncols]
             for mi, m in enumerate(models):
                 pts = group_points.get((m, t, ests[0]), [])
                 if pts:
@@ -192,21 +197,27 @@ def write_plots(out_dir: Path, rows: Sequence[Mapping[str, Any]],
             ax.set_xlim(0, 1.02)
             ax.set_ylim(0, 1.02)
             ax.grid(alpha=0.3)
-            if ti == 0:
+            if ti % ncols == 0:
                 ax.set_ylabel("reward accuracy")
         handles, labels = axes[0][0].get_legend_handles_labels()
         if handles:
             fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
-        fig.tight_layout(rect=(0, 0.06 + 0.03 * (len(labels) // 4), 1, 1))
+        legend_rows = (len(labels) + 3) // 4
+        fig.tight_layout(rect=(0, min(0.5, (0.035 * legend_rows + 0.02) * 4.6 / (3.8 * nrows + 0.8)), 1, 1))
         written.append(_save(fig, out_dir / "reward_accuracy_vs_majority_ratio.png"))
         plt.close(fig)
 
         # 2. label and reward accuracy per estimator, a panel per model x task.
-        fig, axes = plt.subplots(len(models), len(tasks), figsize=(max(4.5, 0.55 * len(ests) + 2) * len(tasks),
-                                                                   3.6 * len(models)), squeeze=False)
-        for mi, m in enumerate(models):
-            for ti, t in enumerate(tasks):
-                ax = axes[mi][ti]
+        panels = [(m, t) for m in models for t in tasks]
+        ncols = min(3, len(panels))
+        nrows = (len(panels) + ncols - 1) // ncols
+        fig, axes = plt.subplots(nrows, ncols, figsize=(max(4.5, 0.45 * len(ests) + 2) * ncols, 3.6 * nrows),
+                                 squeeze=False)
+        for extra in range(len(panels), nrows * ncols):
+            axes[extra // ncols][extra % ncols].axis("off")
+        for pi, (m, t) in enumerate(panels):
+            if True:
+                ax = axes[pi // ncols][pi % ncols]
                 cell = {r["estimator"]: r for r in labelled if r["model"] == m and r["task"] == t}
                 xs = range(len(ests))
                 width = 0.4
