@@ -197,3 +197,22 @@ def test_report_only_builds_a_partial_report_without_sampling(tmp_path):
     assert "6 NOT RUN YET (partial report)" in (tmp_path / "results.md").read_text()
     full = run_bench(cfg, out_dir=tmp_path, sampler_factory=Factory(), progress=False)
     assert full.computed == 6 and full.cached == 6 and full.missing == 0
+
+
+def test_unlabelled_groups_get_label_free_numbers_only():
+    from ttrl_kit.bench.config import EstimatorSpec
+    from ttrl_kit.bench.rollouts import Group, RolloutSet
+    from ttrl_kit.bench.scoring import score_cell
+    from ttrl_kit.core.plugins import get_registry
+
+    rs = RolloutSet("m", "t", "k", "complete", [
+        Group(id="a", gold=None, responses=["7", "7", "8", "no idea"]),
+        Group(id="b", gold=None, responses=["1", "2", "3", "4"]),
+    ])
+    s = score_cell(rs, "math", {}, EstimatorSpec(id="mc", name="majority", options={"min_consensus": 0.5}),
+                   get_registry())
+    m = s.metrics
+    assert m["label_accuracy"] is None and m["reward_accuracy"] is None and m["avg_at_k"] is None
+    assert m["majority_ratio"] == pytest.approx((0.5 + 0.25) / 2)
+    assert m["low_consensus_rate"] == pytest.approx(0.5) and m["abstain_ratio"] == pytest.approx(0.125)
+    assert [g["label"] for g in s.groups] == ["7", "1"]
