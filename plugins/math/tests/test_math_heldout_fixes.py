@@ -166,3 +166,21 @@ def test_final_answer_phrase_after_the_last_box_wins(resp, want):
                                        ("$x$ is $3$ and $y$ is $4$.", "4")])
 def test_approximation_gloss_after_the_value_is_not_the_answer(resp, want):
     assert extract(resp) == want
+
+
+# ----------------------------------------------------------------------------- units (grading only)
+
+@pytest.mark.parametrize("pred,gold,ok", [("7 \\text{ cm}", "7 \\text{ m}", False), ("5.4 \\text{ dollars}", "5.4 \\text{ cents}", False),
+                                          ("864 \\text{ ft}^2", "864 \\mbox{ inches}^2", False),
+                                          ("7 \\text{ centimeters}", "7 \\text{ cm}", True), ("7", "7 \\text{ m}", True),
+                                          ("7 \\text{ m}", "7", True), ("864 \\text{ in}^2", "864 \\mbox{ inches}^2", True),
+                                          ("15 \\text{ cm}", "15\\mbox{ cm}^2", True), ("12 students", "12 people", True),
+                                          ("8 \\text{ cm}", "7 \\text{ cm}", False)])
+def test_grading_tells_known_units_apart(task, pred, gold, ok):
+    assert grade(task, pred, gold) is ok
+
+
+def test_units_do_not_split_voting_classes(task):
+    # "7" = "7 cm" and "7" = "7 m": a unit cannot be part of the class key (not transitive)
+    classes = task.group_answers(["7", "7 \\text{ cm}", "7 \\text{ m}"])
+    assert len(set(classes.class_of)) == 1

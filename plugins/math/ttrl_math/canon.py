@@ -30,7 +30,7 @@ import mpmath
 from mpmath import mp
 
 from ttrl_math import limits
-from ttrl_math.latex import Node, ParseError, normalise, parse
+from ttrl_math.latex import Node, ParseError, normalise, parse, unit_of
 
 Value = list
 
@@ -738,6 +738,10 @@ def _canonicalize(answer: str, choices: str | None) -> dict | None:
         out = {"v": v, **flags, "pi": has_pi(node)}
         if node[0] in ("mul", "sym") and _is_word(text):
             out = {"v": ["text", text.lower()], **flags}
+        elif v[0] in ("q", "n"):
+            unit = unit_of(text)
+            if unit is not None:
+                out["unit"] = unit
         return out
 
 

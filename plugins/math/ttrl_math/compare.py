@@ -292,6 +292,11 @@ def _fp_eq(a: list, b: list) -> bool:
 
 def grading_rejects(gold: dict, pred: dict) -> bool:
     """Answer-form policy applied only when grading against a reference (never in voting):
-    when the reference is written as an interval or set, an inequality does not answer it."""
+    when the reference is written as an interval or set, an inequality does not answer it; when
+    both sides name a known physical unit, the units must agree.  (Not in voting: "7 = 7 cm" and
+    "7 = 7 m" but "7 cm != 7 m" is not transitive, so it cannot be a class key.)"""
     g, p = gold["v"], pred["v"]
+    gu, pu = gold.get("unit"), pred.get("unit")
+    if gu and pu and gu.split("^")[0] != pu.split("^")[0]:
+        return True  # ``7 cm`` does not answer ``7 m``; a missing unit or a sloppy power (cm vs cm^2) is not judged
     return g[0] in ("iv", "union") and not (g[0] == "iv" and g[5]) and p[0] == "iv" and p[5]

@@ -827,6 +827,49 @@ def parse(s: str) -> Node:
     return Parser(tokens).parse()
 
 
+# Physical units that grading may tell apart (``7 cm`` is not ``7 m``); words outside this table
+# ("people", "ways", "units") never make two answers differ.
+_UNIT_CANON = {}
+for _canon_name, _names in {
+    "mm": "mm millimeter millimeters millimetre millimetres", "cm": "cm centimeter centimeters centimetre centimetres",
+    "m": "m meter meters metre metres", "km": "km kilometer kilometers kilometre kilometres",
+    "in": "in inch inches", "ft": "ft foot feet", "yd": "yd yard yards", "mi": "mi mile miles",
+    "s": "s sec second seconds", "min": "min minute minutes", "h": "h hr hrs hour hours", "day": "day days",
+    "week": "week weeks", "month": "month months", "year": "year years", "g": "g gram grams",
+    "kg": "kg kilogram kilograms", "lb": "lb lbs pound pounds", "oz": "oz ounce ounces",
+    "dollar": "dollar dollars", "cent": "cent cents", "l": "l liter liters litre litres", "ml": "ml",
+    "gallon": "gallon gallons", "mph": "mph",
+}.items():
+    for _n in _names.split():
+        _UNIT_CANON[_n] = _canon_name
+
+
+def unit_of(s: str) -> str | None:
+    """Canonical physical unit written after the value (``7\\text{ cm}`` -> ``cm``, ``864 \\mbox{ inches}^2``
+    and ``864 square inches`` -> ``in^2``), or ``None`` when there is none or it is not a known unit.
+    Used only by grading (units are dropped for the value and for voting)."""
+    if len(s) > limits.MAX_ANSWER_CHARS or not re.search(r"[a-zA-Z]{1,}", s):
+        return None
+    try:
+        tokens = tokenize(s)
+    except ParseError:
+        return None
+    kept = _drop_units(tokens)
+    tail = tokens[len(kept):]
+    if not tail or tokens[: len(kept)] != kept:
+        return None
+    words = [t[1].lower() for t in tail if t[0] == "word"]
+    power = ""
+    if "square" in words or "sq" in words or (len(tail) >= 2 and tail[-2] == ("op", "^") and tail[-1] == ("num", "2")):
+        power = "^2"
+    if "cubic" in words or (len(tail) >= 2 and tail[-2] == ("op", "^") and tail[-1] == ("num", "3")):
+        power = "^3"
+    names = [w for w in words if w not in ("square", "sq", "cubic")]
+    if len(names) != 1 or names[0] not in _UNIT_CANON:
+        return None
+    return _UNIT_CANON[names[0]] + power
+
+
 def _drop_units(tokens: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """Remove trailing unit words / ``\\text{ unit}`` after a number (``10\\text{ cm}^2``,
     ``125 miles``), and a trailing ``^2``/``^3`` that belonged to the unit."""
