@@ -160,6 +160,7 @@ def label_distribution(
             abstain += 1
     total = sum(counts.values())
     h = -sum((c / total) * math.log(c / total) for c in counts.values() if c) if total else 0.0
+    h = h if h > 0 else 0.0  # no "-0.0" in reports
     h_norm = h / math.log(len(labels)) if len(labels) > 1 else 0.0
     top = max(labels, key=lambda lab: counts[lab]) if total else None
     share = counts[top] / total if top is not None else 0.0

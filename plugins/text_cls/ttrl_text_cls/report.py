@@ -123,9 +123,11 @@ def plot_confusions(rep: dict[str, Any], path: Path) -> Path | None:
         ax.imshow(cm, cmap="Blues")
         ax.set_xticks(range(len(s["columns"])), s["columns"], rotation=30, fontsize=8)
         ax.set_yticks(range(len(s["labels"])), s["labels"], fontsize=8)
+        top = max((v for row in cm for v in row), default=0)
         for i, row in enumerate(cm):
             for j, v in enumerate(row):
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
+                        color="white" if top and v > top / 2 else "black")
         ax.set_title(f"{phase} / {split}\nacc {s['accuracy']:.2f}  macro-F1 {s['macro_f1']:.2f}", fontsize=9)
         ax.set_xlabel("predicted (sampled answers)", fontsize=8)
         ax.set_ylabel("gold", fontsize=8)
