@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from ttrl_kit.core.errors import ConfigError, TTRLError
 from ttrl_kit.core.plugins import get_registry
 from ttrl_kit.core.task import Task
+from ttrl_kit.engines.embedded import vision
 
 ID_COLUMN = "ttrl_id"
 GOLD_COLUMN = "ttrl_gold"
@@ -76,6 +77,8 @@ def to_trl_dataset(rows: list[PreparedRow]) -> Any:
     }
     if any(r.images is not None for r in rows):
         cols["images"] = [r.images for r in rows]
+    if vision.has_images(cols["prompt"]):  # images inside the chat -> TRL's placeholders + images column (vision.py)
+        cols.update(vision.trl_columns(cols["prompt"]))
     return Dataset.from_dict(cols)
 
 
@@ -84,7 +87,10 @@ def check_prompt_lengths(rows: list[PreparedRow], tokenizer: Any, max_len: int, 
     prompts, and a silently cut prompt asks a different question).  Returns the longest."""
     longest = 0
     for r in rows:
-        ids = tokenizer.apply_chat_template(r.prompt, add_generation_prompt=True, tokenize=True)
+        if vision.is_processor(tokenizer):  # image tokens expanded (vision.py)
+            ids = vision.prompt_ids(tokenizer, r.prompt)
+        else:
+            ids = tokenizer.apply_chat_template(r.prompt, add_generation_prompt=True, tokenize=True)
         if isinstance(ids, Mapping):
             ids = ids["input_ids"]
         longest = max(longest, len(ids))

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from ttrl_kit.core import metrics
 from ttrl_kit.core.scoring import GroupScorer
 from ttrl_kit.engines.embedded.data import PreparedRow
+from ttrl_kit.engines.embedded import vision
 
 
 @dataclass
@@ -76,6 +77,10 @@ def sample(
 ) -> tuple[list[list[str]], list[list[int]]]:
     """``n`` sampled completions (texts and token lengths) per chat prompt, one generate call."""
     import torch
+
+    if vision.is_processor(tokenizer):  # image-text model: images go through the processor (vision.py)
+        return vision.sample(model, tokenizer, prompts, n, temperature=temperature, top_p=top_p, top_k=top_k,
+                             max_new_tokens=max_new_tokens, dtype=dtype)
 
     texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
     enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)

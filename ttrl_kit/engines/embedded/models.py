@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.engines.embedded import vision
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUILTIN_MODELS = ("smollm2-135m", "tiny-random")
@@ -187,6 +188,9 @@ def load_model(name: str, *, seed: int = 0, lora: dict[str, Any] | None = None) 
         local = Path(path).expanduser()
         if not local.exists() and (path.startswith((".", "/", "~")) or os.sep in path and path.count("/") > 1):
             raise ConfigError(f"model {name!r}: directory not found")
+        if local.is_dir() and vision.is_vlm_checkpoint(local):  # image-text model + processor: see vision.py
+            model, proc = vision.load_vlm(local)
+            return LoadedModel(model=model, tokenizer=proc, source=str(local))
         try:
             tok = AutoTokenizer.from_pretrained(str(local) if local.exists() else path)
             model = AutoModelForCausalLM.from_pretrained(str(local) if local.exists() else path, dtype=torch.float32)
