@@ -73,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(args.output or cfg.output.dir or Path("runs") / Path(args.config).stem)
         cfg.output.dir = str(run_dir)
 
+    import warnings
+
+    # transformers 5.x deprecation notices triggered inside TRL (gradient_checkpointing ->
+    # activation_checkpointing) would print at every step; they are not the user's to fix.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\..*")
     from ttrl_kit.engines.embedded.engine import train
 
     log = lambda msg: print(f"ttrl-kit train: {msg}", file=sys.stderr)  # noqa: E731

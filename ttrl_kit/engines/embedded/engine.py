@@ -95,6 +95,12 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         log(f"warning: {w}")
     if not resume:
         rd.create(cfg.to_dict())
+    else:
+        import sys
+
+        prev = rd.read_run_json().get("resumes", [])
+        rd.update_run_json(resumes=prev + [{"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                            "command": " ".join(sys.argv)}])
     if (rd.path / "summary.json").is_file() and rd.read_run_json().get("status") == "complete":
         log(f"{rd.path}: run already complete; nothing to do")
         import json
