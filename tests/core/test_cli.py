@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,9 +135,11 @@ def run_cli(args, env_extra):
 def test_third_party_plugin_installed_outside_the_repo(tmp_path):
     """Install docs/example_plugin with pip into a directory outside the repo and use it."""
     target = tmp_path / "site"
+    source = tmp_path / "example_plugin"  # build from a copy: pip leaves build/ and egg-info behind
+    shutil.copytree(REPO / "docs" / "example_plugin", source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--target", str(target), str(REPO / "docs" / "example_plugin")],
+         "--disable-pip-version-check", "--target", str(target), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert pip.returncode == 0, pip.stderr

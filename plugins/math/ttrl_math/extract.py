@@ -51,25 +51,6 @@ def _fix_surrogates(s: str) -> str:
         return s.encode("utf-8", "ignore").decode("utf-8", "ignore")
 
 
-def _brace_end(s: str, i: int) -> int:
-    depth = 0
-    n = len(s)
-    j = i
-    while j < n:
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    return -1
-
-
 def _brace_map(text: str) -> dict[int, int]:
     """Position of the matching ``}`` for every ``{`` (escaped braces ignored), one pass."""
     stack: list[int] = []

@@ -1,1 +1,0 @@
-"""An example third-party ttrl-kit plugin (see docs/writing-a-plugin.md)."""
