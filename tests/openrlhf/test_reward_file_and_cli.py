@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from ttrl_kit.engines.openrlhf import launcher, prepare_data
 from ttrl_kit.engines.openrlhf.config import ENV_VAR, TTRLConfig
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "data" / "math"
+SHARED = Path(os.environ.get("TTRL_SHARED_DATA", REPO.parent / "shared" / "data")) / "math"
 
 
 def load_reward_module():
@@ -74,6 +75,7 @@ def test_python_dash_m_entry_point():
     assert '"worker_process_setup_hook": "ttrl_kit.engines.openrlhf.worker_setup.setup"' in out.stdout
 
 
+@pytest.mark.skipif(not (SHARED / "aime2024.jsonl").is_file(), reason=f"reference data not present: {SHARED}")
 def test_prepare_data_writes_what_openrlhf_prompt_dataset_reads(tmp_path, helpers):
     from openrlhf.datasets.prompts_dataset import preprocess_data
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from ttrl_kit import ConfigError, InputError, get_registry
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "math"
+DATA = Path(os.environ.get("TTRL_SHARED_DATA", Path(__file__).resolve().parents[3] / ".." / "shared" / "data")) / "math"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared reference data not present")
 
 
