@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ttrl_kit.core import metrics
 from ttrl_kit.core.records import GroupResult
-from ttrl_kit.core.scoring import GroupScorer, group_indices
+from ttrl_kit.core.scoring import GroupScorer, group_indices, summarise
 
 #: ``extra_votes(prompts_by_id, n) -> {id: [n completion texts]}``
 ExtraVotes = Callable[["OrderedDict[str, Any]", int], Mapping[str, Sequence[str]]]
@@ -69,14 +69,12 @@ class StepStats:
         out["abstain_ratio"] = sum(sum(a is None for a in r.answers) / len(r.answers) for r in rs) / len(rs)
         out["zero_variance_groups"] = sum(1.0 for r in rs if len(set(r.rewards)) <= 1) / len(rs)
         out["low_consensus_groups"] = sum(1.0 for r in rs if r.estimate.low_consensus) / len(rs)
-        labelled = [r for r in rs if r.gold is not None]
-        if labelled:
-            out["label_accuracy"] = metrics.label_accuracy(r.label_correct for r in labelled)
-            out["reward_accuracy"] = sum(r.reward_accuracy or 0.0 for r in labelled) / len(labelled)
-            out["train_avg_at_n"] = sum(metrics.avg_at_k(r.sample_correct or ()) for r in labelled) / len(labelled)
-        else:
-            out["label_accuracy"] = None
-            out["reward_accuracy"] = None
+        # Gold-based numbers come from the core's batch summary (same definitions as `vote`).
+        core = summarise(rs)
+        out["label_accuracy"] = core.get("label_accuracy")
+        out["reward_accuracy"] = core.get("reward_accuracy")
+        if "avg_at_k" in core:
+            out["train_avg_at_n"] = core["avg_at_k"]
         return out
 
 
