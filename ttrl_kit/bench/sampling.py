@@ -5,7 +5,9 @@ different backend (vLLM, an API) is one class.
 The Hugging Face sampler loads models through the embedded engine's loader
 (``ttrl_kit.engines.embedded.models.load_model``), so ``smollm2-135m`` (the offline GGUF
 conversion), ``tiny-random``, local directories and hub ids mean exactly what they mean to
-``ttrl-kit train``.
+``ttrl-kit train``.  A vision-language checkpoint (Qwen2-VL / Qwen2.5-VL) loads with its
+processor and samples the image prompts of a visual task; a text-only model records those
+cells as skipped.
 """
 
 from __future__ import annotations
@@ -87,15 +89,20 @@ class HFSampler:
         import torch
 
         from ttrl_kit.engines.embedded.evaluate import sample
+        from ttrl_kit.engines.embedded.vision import is_processor
 
-        if any(has_images(p) for p in prompts):
+        if is_processor(self.tokenizer):  # image-text model: chats keep their image parts
+            chats = [list(p) for p in prompts]
+        elif any(has_images(p) for p in prompts):
             raise UnsupportedPrompt(f"model {self.spec.name!r} is text-only; this task's prompts carry images")
+        else:
+            chats = [flatten_text(p) for p in prompts]
         torch.manual_seed(seed)
         t0 = time.perf_counter()
         texts, lengths = sample(
             self.model,
             self.tokenizer,
-            [flatten_text(p) for p in prompts],
+            chats,
             spec.n,
             temperature=spec.temperature,
             top_p=spec.top_p,
