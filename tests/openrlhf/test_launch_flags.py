@@ -155,3 +155,19 @@ def test_launcher_refuses_when_ray_is_already_initialised(openrlhf_main):
     plan = launcher.LaunchPlan(config=TTRLConfig(task="math"), openrlhf_argv=["--x"])
     with pytest.raises(ConfigError, match="already initialised"):
         launcher.run(plan)
+
+
+def test_multimodal_script_flags_pass_the_real_parser_and_its_vlm_rules(openrlhf_main):
+    """configs/multimodal's MM-UPT-style Qwen2.5-VL script, through the same real parser."""
+    env = dict(os.environ, TTRL_PRINT_ARGS="1")
+    out = subprocess.run(["bash", str(REPO / "configs" / "multimodal" / "openrlhf_mmupt_qwen25vl_7b.sh"),
+                          "/runs/out", "/models/vl7b"], env=env, capture_output=True, text=True, check=True).stdout
+    argv = out.splitlines()
+    assert argv[:2] == ["-m", "ttrl_kit.engines.openrlhf"]
+    plan, args = launch(argv[2:])
+    assert plan.config.task == "multimodal" and plan.n_train == 10
+    assert args.data.max_images_per_prompt == 1 and args.data.image_key == "images"
+    assert args.critic.model_name_or_path is None and not args.ds.packing_samples  # OpenRLHF's VLM rules
+    assert args.rollout.n_samples_per_prompt == 10 and args.rollout.temperature == 0.7
+    assert args.algo.kl.use_loss and args.algo.kl.init_coef == 0.01 and args.algo.kl.estimator == "k3"
+    assert args.actor.adam.lr == 1e-6 and args.train.num_episodes == 15
