@@ -87,3 +87,48 @@ def test_lora_run_trains_an_adapter(smoke_dict, tmp_path, cache):
     assert (tmp_path / "run" / "final_model" / "adapter_config.json").is_file()
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert rows[0]["kl"] is not None
+
+
+def test_time_budget_counts_training_before_a_resume(smoke_dict, tmp_path, cache):
+    """max_minutes is a budget for the whole run: a resumed run adds the training time its
+    checkpoint recorded, so a run killed near its budget does not start a fresh one."""
+    from ttrl_kit.engines.embedded.trainer import COMPLETE_MARKER, checkpoint_train_s
+
+    cfg = _cfg(smoke_dict, tmp_path, max_steps=4, max_minutes=30)
+    cfg.checkpoint.keep = 4
+    cfg.checkpoint.save_final = False
+    run = tmp_path / "run"
+    train(cfg, run, log=lambda m: None)
+    ckpts = run / "checkpoints"
+    first = json.loads((ckpts / "checkpoint-1" / COMPLETE_MARKER).read_text())
+    last = json.loads((ckpts / "checkpoint-4" / COMPLETE_MARKER).read_text())
+    assert 0 < first["train_s"] < last["train_s"]
+    run_json = json.loads((run / "run.json").read_text())
+    assert run_json["stopped_by_time_budget"] is False and run_json["train_s_total"] >= last["train_s"]
+
+    # as if the process died after step 1 with 29.99 of its 30 minutes spent
+    import shutil
+
+    for n in (2, 3, 4):
+        shutil.rmtree(ckpts / f"checkpoint-{n}")
+    (ckpts / "checkpoint-1" / COMPLETE_MARKER).write_text(json.dumps({**first, "train_s": 30 * 60 - 0.01}))
+    run_json["status"] = "running"
+    (run / "run.json").write_text(json.dumps(run_json))
+    assert checkpoint_train_s(ckpts / "checkpoint-1") == pytest.approx(1799.99)
+    logs: list[str] = []
+    train(cfg, run, resume=True, log=logs.append)
+    assert any("30.0 min of training already spent" in m for m in logs), logs
+    resumed = json.loads((run / "run.json").read_text())
+    assert resumed["stopped_by_time_budget"] is True and resumed["global_step"] == 2  # one step, then the budget
+    assert resumed["train_s_total"] >= 1800
+    assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+
+
+def test_checkpoint_train_s_tolerates_old_and_broken_markers(tmp_path):
+    from ttrl_kit.engines.embedded.trainer import COMPLETE_MARKER, checkpoint_train_s
+
+    (tmp_path / COMPLETE_MARKER).write_text('{"step": 3, "time": 1.0}')  # written before train_s existed
+    assert checkpoint_train_s(tmp_path) == 0.0
+    (tmp_path / COMPLETE_MARKER).write_text("not json")
+    assert checkpoint_train_s(tmp_path) == 0.0
+    assert checkpoint_train_s(tmp_path / "missing") == 0.0

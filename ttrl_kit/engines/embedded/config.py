@@ -85,7 +85,8 @@ class TrainSection:
     epochs: float = 1.0
     #: Overrides epochs when > 0.
     max_steps: int = -1
-    #: Stop training (cleanly, after a checkpoint) when this wall-time budget is spent.
+    #: Stop training (cleanly, after a checkpoint) when this wall-time budget is spent; the
+    #: budget covers the whole run, so time before a ``--resume`` counts.
     max_minutes: float | None = None
     seed: int = 0
     loss_type: str = "dapo"

@@ -87,7 +87,7 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     import torch
 
     from ttrl_kit.engines.embedded import models
-    from ttrl_kit.engines.embedded.trainer import build_trainer, latest_complete_checkpoint
+    from ttrl_kit.engines.embedded.trainer import build_trainer, checkpoint_train_s, latest_complete_checkpoint
 
     rd = RunDir(run_path)
     p = prepare_run(cfg)
@@ -127,20 +127,25 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
             _save_eval(rd, "before", before)
 
     ckpt = latest_complete_checkpoint(rd.checkpoints) if resume else None
+    spent_s = 0.0
     if ckpt is not None:
         step = int(ckpt.name.split("-", 1)[1])
         dropped = rd.truncate_metrics(step)
-        log(f"resuming from {ckpt} (step {step}; {dropped} metric lines after it dropped)")
+        spent_s = checkpoint_train_s(ckpt)
+        log(f"resuming from {ckpt} (step {step}; {dropped} metric lines after it dropped; "
+            f"{spent_s / 60:.1f} min of training already spent)")
     elif resume:
         rd.truncate_metrics(0)
         log("no complete checkpoint yet: training starts from step 0")
 
-    trainer, reward, budget = build_trainer(cfg, loaded, to_trl_dataset(p.train_rows), p.scorer, rd.checkpoints, rd.metrics)
+    trainer, reward, budget = build_trainer(cfg, loaded, to_trl_dataset(p.train_rows), p.scorer, rd.checkpoints,
+                                            rd.metrics, spent_s=spent_s)
     t_train = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
     train_s = time.perf_counter() - t_train
     global_step = trainer.state.global_step
-    rd.update_run_json(status="trained", train_s_this_process=round(train_s, 1), global_step=global_step,
+    rd.update_run_json(status="trained", train_s_this_process=round(train_s, 1),
+                       train_s_total=round(budget.elapsed(), 1), global_step=global_step,
                        stopped_by_time_budget=budget.stopped_early)
 
     model = trainer.accelerator.unwrap_model(trainer.model)

@@ -23,7 +23,7 @@ import os
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.plugins import get_registry
@@ -122,8 +122,10 @@ class MetricsCallback(TrainerCallback):
         "frac_reward_zero_std": "trl_frac_reward_zero_std",
     }
 
-    def __init__(self, path: Path, reward: GroupReward, trainer_ref: dict[str, Any], trim: bool) -> None:
+    def __init__(self, path: Path, reward: GroupReward, trainer_ref: dict[str, Any], trim: bool,
+                 train_clock: Callable[[], float] | None = None) -> None:
         self.path = path
+        self.train_clock = train_clock  # whole-run training seconds, stored in each checkpoint
         self.reward = reward
         self.trainer_ref = trainer_ref
         self.trim = trim
@@ -179,7 +181,10 @@ class MetricsCallback(TrainerCallback):
     def on_save(self, args, state, control, **kw):
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if ckpt.is_dir():
-            (ckpt / COMPLETE_MARKER).write_text(json.dumps({"step": state.global_step, "time": time.time()}))
+            marker = {"step": state.global_step, "time": time.time()}
+            if self.train_clock is not None:
+                marker["train_s"] = round(self.train_clock(), 3)
+            (ckpt / COMPLETE_MARKER).write_text(json.dumps(marker))
         self.t_mark = time.perf_counter()
 
 
@@ -216,18 +221,27 @@ class ProgressCallback(TrainerCallback):
 
 
 class TimeBudgetCallback(TrainerCallback):
-    """Stops training cleanly (with a checkpoint) once ``max_minutes`` of training passed."""
+    """Stops training cleanly (with a checkpoint) once ``max_minutes`` of training passed.
 
-    def __init__(self, max_minutes: float | None) -> None:
+    The budget is for the whole run, not per process: ``spent_s`` is the training time
+    recorded in the checkpoint a resumed run starts from, so a run that is killed and
+    resumed twice still stops after ``max_minutes`` of training in all."""
+
+    def __init__(self, max_minutes: float | None, spent_s: float = 0.0) -> None:
         self.max_s = None if max_minutes is None else max_minutes * 60.0
+        self.spent_s = max(float(spent_s), 0.0)
         self.t0 = time.perf_counter()
         self.stopped_early = False
 
     def on_train_begin(self, args, state, control, **kw):
         self.t0 = time.perf_counter()
 
+    def elapsed(self) -> float:
+        """Training seconds of the whole run so far (earlier processes included)."""
+        return self.spent_s + (time.perf_counter() - self.t0)
+
     def on_step_end(self, args, state, control, **kw):
-        if self.max_s is not None and time.perf_counter() - self.t0 >= self.max_s:
+        if self.max_s is not None and self.elapsed() >= self.max_s:
             control.should_training_stop = True
             control.should_save = True
             self.stopped_early = True
@@ -307,8 +321,10 @@ def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
         raise ConfigError(f"{cfg.source}: field 'train': TRL refused the batch layout: {str(exc).splitlines()[0]}") from None
 
 
-def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer, ckpt_dir: Path, metrics_path: Path):
-    """Wire model, data, reward and callbacks into a TRL trainer."""
+def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer, ckpt_dir: Path, metrics_path: Path,
+                  spent_s: float = 0.0):
+    """Wire model, data, reward and callbacks into a TRL trainer (``spent_s``: training
+    seconds already used by earlier processes of this run, see :func:`checkpoint_train_s`)."""
     from ttrl_kit.engines.embedded.models import peft_config
 
     trainer_ref: dict[str, Any] = {}
@@ -318,8 +334,9 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
         gold_column=GOLD_COLUMN, extra_votes=extra,
     )
     args = grpo_config(cfg, ckpt_dir)
-    metrics_cb = MetricsCallback(metrics_path, reward, trainer_ref, trim=cfg.train.malloc_trim)
-    budget_cb = TimeBudgetCallback(cfg.train.max_minutes)
+    budget_cb = TimeBudgetCallback(cfg.train.max_minutes, spent_s=spent_s)
+    metrics_cb = MetricsCallback(metrics_path, reward, trainer_ref, trim=cfg.train.malloc_trim,
+                                 train_clock=budget_cb.elapsed)
     trainer = TTRLGRPOTrainer(
         model=loaded.model,
         reward_funcs=[reward],
@@ -354,3 +371,13 @@ def latest_complete_checkpoint(ckpt_dir: Path) -> Path | None:
             if best is None or n > best[0]:
                 best = (n, p)
     return best[1] if best else None
+
+
+def checkpoint_train_s(ckpt: Path) -> float:
+    """Training seconds the run had used when ``ckpt`` was saved (0 for checkpoints written
+    before this was recorded, or with an unreadable marker)."""
+    try:
+        data = json.loads((ckpt / COMPLETE_MARKER).read_text(encoding="utf-8"))
+        return max(float(data.get("train_s", 0.0)), 0.0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
