@@ -72,7 +72,7 @@ def test_train_mode_runs_the_embedded_engine_and_reports_before_after(tmp_path):
         tmp_path,
         modes=["train"],
         train={
-            "estimators": ["majority"],
+            "estimators": ["majority", "soft-mc0.5"],
             "engine": {
                 "ttrl": {"n_votes": 4, "n_train": 4},
                 "generation": {"max_prompt_length": 256},
@@ -86,13 +86,20 @@ def test_train_mode_runs_the_embedded_engine_and_reports_before_after(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     out = tmp_path / "out"
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
-    assert len(rows) == 1 and rows[0]["mode"] == "train" and rows[0]["status"] == "ok", rows
+    assert len(rows) == 2 and all(r["mode"] == "train" and r["status"] == "ok" for r in rows), rows
     r = rows[0]
     assert r["steps"] == 2 and r["k"] == 4
     for key in ("before_avg_at_k", "after_avg_at_k", "before_maj_at_k", "after_maj_at_k"):
         assert 0.0 <= r[key] <= 1.0
+    # one baseline eval of the base model, shared by both estimators' runs
+    assert first.stderr.count("baseline tiny/add1:") == 1
+    baseline = (out / "baseline" / "tiny" / "add1" / "eval_only.json").read_text()
+    for row in rows:
+        assert (Path(row["run_dir"]) / "eval_before.json").read_text() == baseline
+    assert rows[0]["before_avg_at_k"] == rows[1]["before_avg_at_k"]
     assert (out / "train_before_after.png").is_file()
     assert (Path(r["run_dir"]) / "summary.json").is_file()
     assert "## Train" in (out / "results.md").read_text()
     again = subprocess.run(CLI + [str(cfg), "--no-progress"], capture_output=True, text=True, cwd=REPO)
     assert again.returncode == 0 and "train tiny/add1/majority" not in again.stderr  # cached: no new run
+    assert "baseline tiny/add1" not in again.stderr

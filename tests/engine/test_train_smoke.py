@@ -132,3 +132,45 @@ def test_checkpoint_train_s_tolerates_old_and_broken_markers(tmp_path):
     (tmp_path / COMPLETE_MARKER).write_text("not json")
     assert checkpoint_train_s(tmp_path) == 0.0
     assert checkpoint_train_s(tmp_path / "missing") == 0.0
+
+
+def test_before_from_reuses_a_matching_baseline_and_refuses_others(smoke_dict, tmp_path, cache):
+    """eval.before_from: one measurement of the base model serves several runs, but only when
+    it was measured the way this run would measure it."""
+    from ttrl_kit.core.errors import ConfigError
+    from ttrl_kit.engines.embedded.engine import evaluate_only
+
+    def cfg_with(**eval_over):
+        d = copy.deepcopy(smoke_dict)
+        d["train"]["max_steps"] = 1
+        d["checkpoint"]["save_final"] = False
+        d["eval"].update(eval_over)
+        return from_mapping(d, "smoke.yaml")
+
+    base = tmp_path / "base"
+    evaluate_only(cfg_with(), out=base, log=lambda m: None)
+    assert json.loads((base / "eval_only_settings.json").read_text())["eval"]["k"] == 4
+
+    own = tmp_path / "own"  # the same run measuring its own baseline gets the same numbers
+    train(cfg_with(), own, log=lambda m: None)
+    def numbers(path):
+        return {k: v for k, v in json.loads(path.read_text())["test"].items() if k != "seconds"}
+
+    assert numbers(own / "eval_before.json") == numbers(base / "eval_only.json")
+    assert (own / "eval_before_questions.jsonl").read_text() == (base / "eval_only_questions.jsonl").read_text()
+
+    logs: list[str] = []
+    run = tmp_path / "shared"
+    summary = train(cfg_with(before_from=str(base)), run, log=logs.append)
+    assert any("eval before: taken from" in m for m in logs)
+    assert (run / "eval_before.json").read_text() == (base / "eval_only.json").read_text()
+    assert summary["test"]["before"] == json.loads((own / "summary.json").read_text())["test"]["before"]
+    assert (run / "eval_before_questions.jsonl").read_text() == (base / "eval_only_questions.jsonl").read_text()
+    # a run directory's own before-eval can serve as the baseline too
+    train(cfg_with(before_from=str(run)), tmp_path / "chained", log=lambda m: None)
+
+    with pytest.raises(ConfigError, match=r"field 'eval.before_from'.*eval\.k \(4 there, 2 here\)"):
+        train(cfg_with(before_from=str(base), k=2), tmp_path / "k2", log=lambda m: None)
+    with pytest.raises(ConfigError, match="holds no eval_only.json or eval_before.json"):
+        train(cfg_with(before_from=str(tmp_path / "nothing")), tmp_path / "none", log=lambda m: None)
+    assert not (tmp_path / "k2").exists()  # refused before the run directory was made

@@ -6,6 +6,12 @@ the OS when the run ends, and a crash of one run is recorded as a failed cell wh
 of the grid goes on.  An interrupted run is continued with ``ttrl-kit train --resume``; a
 complete one is never rerun.  Before/after numbers are the engine's own evaluation (same
 questions, same sampler, k samples each), read from the run directory's ``summary.json``.
+
+The base model's "before" numbers do not depend on the estimator, so they are measured once
+per model x task (``ttrl-kit eval`` into ``baseline/<model>/<task>/``) and every training run
+of that pair takes them through the engine's ``eval.before_from``, which refuses a baseline
+measured with other settings.  The estimators are then compared against one baseline, and a
+grid of E estimators spends one evaluation on it instead of E.
 """
 
 from __future__ import annotations
@@ -58,6 +64,60 @@ def engine_config(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: Estim
     return data
 
 
+def baseline_dir(out_dir: Path, model: ModelSpec, task: TaskSpec) -> Path:
+    return out_dir / "baseline" / model.id / task.id
+
+
+def _with_baseline(engine_cfg: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The cell's config taking its before numbers from the shared baseline (unless the
+    grid switched the before-eval off)."""
+    if (engine_cfg.get("eval") or {}).get("before", True) is False:
+        return engine_cfg
+    out = copy.deepcopy(engine_cfg)
+    out.setdefault("eval", {})["before_from"] = str(base)
+    return out
+
+
+def _yaml_dump(path: Path, data: Mapping[str, Any]) -> None:
+    import yaml
+
+    path.write_text(yaml.safe_dump(dict(data), sort_keys=False), encoding="utf-8")
+
+
+def _yaml_load(path: Path) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except yaml.YAMLError:
+        return None
+
+
+def run_baseline(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, out_dir: Path, *, log: Any = print) -> str | None:
+    """Measure the base model once per model x task (reused while its config is unchanged).
+    Returns ``None`` when the baseline is ready, else the reason it failed.
+
+    The eval numbers depend on the model, questions, task grouping and sampler, not on the
+    estimator, so the config of the grid's first training estimator serves every cell (the
+    engine re-checks that each run's eval settings match before it takes the numbers)."""
+    base = baseline_dir(out_dir, model, task)
+    eval_cfg = engine_config(cfg, model, task, cfg.estimator(cfg.train.estimators[0]), base)
+    eval_cfg.get("eval", {}).pop("before_from", None)
+    cfg_path = base.parent / f"{base.name}.yaml"
+    done = base / "eval_only.json"
+    if _yaml_load(cfg_path) == eval_cfg and done.is_file():
+        return None
+    base.mkdir(parents=True, exist_ok=True)
+    done.unlink(missing_ok=True)
+    _yaml_dump(cfg_path, eval_cfg)
+    cmd = [sys.executable, "-m", "ttrl_kit.cli.main", "eval", "--config", str(cfg_path), "--output", str(base)]
+    log(f"baseline {model.id}/{task.id}: {' '.join(cmd[2:])}")
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=None, text=True, env=dict(os.environ))
+    if proc.returncode != 0 or not done.is_file():
+        return f"the baseline eval (ttrl-kit eval --config {cfg_path}) exited {proc.returncode}"
+    return None
+
+
 def _row_from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
     k = summary.get("k")
     test = summary.get("test") or {}
@@ -82,7 +142,7 @@ def _row_from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
 def _cell(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec, out_dir: Path):
     run_dir = out_dir / "train" / model.id / task.id / est.id
     cell_path = out_dir / "cells" / "train" / model.id / task.id / f"{est.id}.json"
-    engine_cfg = engine_config(cfg, model, task, est, run_dir)
+    engine_cfg = _with_baseline(engine_config(cfg, model, task, est, run_dir), baseline_dir(out_dir, model, task))
     return run_dir, cell_path, engine_cfg, fingerprint(TRAIN_VERSION, engine_cfg)
 
 
@@ -116,20 +176,16 @@ def run_train_cell(
     cell_path.parent.mkdir(parents=True, exist_ok=True)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     cfg_path = out_dir / "train" / model.id / task.id / f"{est.id}.yaml"
-    import yaml
-
-    previous = None
-    if cfg_path.is_file():
-        try:
-            previous = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
-            previous = None
-    if previous != engine_cfg and run_dir.exists():
+    if "before_from" in engine_cfg.get("eval", {}):
+        failed = run_baseline(cfg, model, task, out_dir, log=log)
+        if failed:
+            return {**base, "status": "failed", "reason": failed}
+    if _yaml_load(cfg_path) != engine_cfg and run_dir.exists():
         # The cell's settings changed: the old run answers a different question.
         import shutil
 
         shutil.rmtree(run_dir)
-    cfg_path.write_text(yaml.safe_dump(engine_cfg, sort_keys=False), encoding="utf-8")
+    _yaml_dump(cfg_path, engine_cfg)
     cmd = [sys.executable, "-m", "ttrl_kit.cli.main", "train"]
     if (run_dir / "config.yaml").is_file():
         cmd += ["--resume", str(run_dir)]

@@ -123,6 +123,11 @@ class EvalSection:
     #: Evaluate only the first N questions (null = all).
     max_questions: int | None = None
     seed: int = 1234
+    #: Take the before-training numbers from an earlier evaluation of the same base model
+    #: with the same eval settings (a ``ttrl-kit eval --output`` directory, or another run
+    #: directory) instead of sampling them again.  Runs that compare estimators on one model
+    #: and task then share one baseline; settings that differ are refused, naming the field.
+    before_from: str | None = None
 
 
 @dataclass

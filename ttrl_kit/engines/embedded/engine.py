@@ -64,9 +64,31 @@ def _eval(cfg: RunConfig, loaded: Any, scorer: Any, rows: list[PreparedRow], des
     )
 
 
-def _save_eval(rd: RunDir, which: str, results: dict[str, Any]) -> None:
+def eval_settings(cfg: RunConfig, model_name: str | None = None) -> dict[str, Any]:
+    """Everything an evaluation's numbers depend on: the model, the questions, the task, the
+    sampler and the eval seed.  Stored next to each eval file, so ``eval.before_from`` can
+    tell a reusable baseline from one measured differently."""
+    e, g, d = cfg.eval, cfg.generation, cfg.data
+    return {
+        "model": {"name": model_name or cfg.model.name, "dtype": cfg.model.dtype},
+        "data": {"dataset": d.dataset, "source": d.source, "options": d.options, "id_field": d.id_field,
+                 "heldout": d.heldout},
+        "task": {"name": cfg.task.name, "options": cfg.task.options},
+        "sampling": {"temperature": e.temperature if e.temperature is not None else g.temperature,
+                     "top_p": g.top_p, "top_k": g.top_k, "max_new_tokens": g.max_completion_length},
+        "eval": {"k": e.k, "max_questions": e.max_questions, "batch_prompts": e.batch_prompts, "seed": e.seed},
+    }
+
+
+def _settings_file(rd: RunDir, which: str) -> Path:
+    return rd.path / f"eval_{which}_settings.json"
+
+
+def _save_eval(rd: RunDir, which: str, results: dict[str, Any], settings: dict[str, Any] | None = None) -> None:
     import json
 
+    if settings is not None:
+        rd.write_json(_settings_file(rd, which), settings)
     rd.write_json(rd.eval_file(which), {name: r.to_dict() for name, r in results.items()})
     lines = []
     for name, r in results.items():
@@ -82,6 +104,44 @@ def _run_evals(cfg: RunConfig, loaded: Any, p: Prepared, which: str) -> dict[str
     return out
 
 
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for k in sorted(set(a) | set(b), key=str):
+            out += _differences(a.get(k), b.get(k), f"{prefix}{k}.")
+        return out
+    return [] if a == b else [f"{prefix.rstrip('.')} ({a!r} there, {b!r} here)"]
+
+
+def baseline_source(cfg: RunConfig) -> tuple[Path, Path] | None:
+    """The eval file named by ``eval.before_from`` (and its per-question file), checked to be a
+    measurement of this run's base model with this run's eval settings.  Raises a one-line
+    ConfigError otherwise: a baseline measured differently would make before/after a lie."""
+    import json
+
+    if not cfg.eval.before_from:
+        return None
+    field = f"{cfg.source}: field 'eval.before_from'"
+    src = Path(cfg.eval.before_from)
+    for which in ("only", "before"):
+        rd = RunDir(src)
+        if rd.eval_file(which).is_file():
+            break
+    else:
+        raise ConfigError(f"{field}: {src} holds no eval_only.json or eval_before.json")
+    try:
+        theirs = json.loads(_settings_file(rd, which).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ConfigError(f"{field}: {_settings_file(rd, which)} is missing or unreadable, so the baseline's "
+                          "settings cannot be checked") from None
+    # JSON has no tuples: compare both sides after the same round trip
+    ours = json.loads(json.dumps(eval_settings(cfg)))
+    diff = _differences(theirs, ours)
+    if diff:
+        raise ConfigError(f"{field}: {rd.eval_file(which)} was measured with other settings: {'; '.join(diff[:3])}")
+    return rd.eval_file(which), rd.path / f"eval_{which}_questions.jsonl"
+
+
 def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=print) -> dict[str, Any]:
     """Run (or resume) a TTRL training run in ``run_path``; returns the summary dict."""
     import torch
@@ -93,6 +153,7 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     p = prepare_run(cfg)
     for w in p.warnings:
         log(f"warning: {w}")
+    baseline = baseline_source(cfg) if cfg.eval.before else None
     if not resume:
         rd.create(cfg.to_dict())
     else:
@@ -121,10 +182,18 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     if cfg.eval.before:
         if rd.eval_file("before").is_file():
             log("eval before: already done (resumed run), reusing it")
+        elif baseline is not None:
+            import shutil
+
+            shutil.copyfile(baseline[0], rd.eval_file("before"))
+            if baseline[1].is_file():
+                shutil.copyfile(baseline[1], rd.path / "eval_before_questions.jsonl")
+            rd.write_json(_settings_file(rd, "before"), eval_settings(cfg))
+            log(f"eval before: taken from {baseline[0]} (same base model and eval settings)")
         else:
             torch.manual_seed(cfg.eval.seed)
             before = _run_evals(cfg, loaded, p, "before")
-            _save_eval(rd, "before", before)
+            _save_eval(rd, "before", before, eval_settings(cfg))
 
     ckpt = latest_complete_checkpoint(rd.checkpoints) if resume else None
     spent_s = 0.0
@@ -156,7 +225,7 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
 
     after = _run_evals(cfg, loaded, p, "after") if cfg.eval.after else None
     if after:
-        _save_eval(rd, "after", after)
+        _save_eval(rd, "after", after, eval_settings(cfg, str(rd.final_model) if cfg.checkpoint.save_final else "trained"))
     summary = write_summary(rd, cfg)
     rd.update_run_json(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                        wall_s_this_process=round(time.time() - t_start, 1))
@@ -274,10 +343,11 @@ def evaluate_only(cfg: RunConfig, model_name: str | None = None, out: str | Path
     torch.set_num_threads(cfgmod.resolve_threads(cfg.train.threads))
     loaded = models.load_model(model_name or cfg.model.name, seed=cfg.train.seed)
     check_prompt_lengths(p.train_rows, loaded.tokenizer, cfg.generation.max_prompt_length, cfg.source)
+    torch.manual_seed(cfg.eval.seed)  # as before training, so the numbers can serve as a run's baseline
     res = _run_evals(cfg, loaded, p, "")
     result = {name: r.to_dict() for name, r in res.items()}
     if out:
         rd = RunDir(out)
         rd.path.mkdir(parents=True, exist_ok=True)
-        _save_eval(rd, "only", res)
+        _save_eval(rd, "only", res, eval_settings(cfg, model_name))
     return result
