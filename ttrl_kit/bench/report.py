@@ -135,7 +135,9 @@ def markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> st
                          "tokens/s", f"{roll[0]['estimator']} estimate time, % of sampling"], body)
     tr = [r for r in rows if r.get("mode") == "train"]
     if tr:
-        lines += ["", "## Train (short TTRL runs, before -> after on the same questions)", ""]
+        lines += ["", "## Train (short TTRL runs, before -> after on the same questions)", "",
+                  "`before` is the base model, measured once per model x task (`baseline/<model>/<task>/`) "
+                  "and shared by every estimator's run.", ""]
         heads = ["model", "task", "estimator", "status", "steps", "train_s", "avg@k before", "avg@k after",
                  "maj@k before", "maj@k after", "pass@k before", "pass@k after", "k", "run"]
         body = []
