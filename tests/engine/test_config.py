@@ -103,11 +103,37 @@ def test_cli_bad_config_is_one_line_exit_2(tmp_path, smoke_dict):
 def test_threads_auto_uses_free_cores(monkeypatch):
     import os
 
-    from ttrl_kit.engines.embedded.config import resolve_threads
+    from ttrl_kit.engines.embedded import config
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(config, "busy_cores", lambda: 0.3)
+    assert config.resolve_threads("auto") == 2
+    monkeypatch.setattr(config, "busy_cores", lambda: 1.2)
+    assert config.resolve_threads("auto") == 1
+    monkeypatch.setattr(config, "busy_cores", lambda: 7.5)
+    assert config.resolve_threads("auto") == 1
+    # without /proc/stat: the 1-minute load average
+    monkeypatch.setattr(config, "busy_cores", lambda: None)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
-    assert resolve_threads("auto") == 2
+    assert config.resolve_threads("auto") == 2
     monkeypatch.setattr(os, "getloadavg", lambda: (7.5, 0.0, 0.0))
-    assert resolve_threads("auto") == 1
-    assert resolve_threads(3) == 3
+    assert config.resolve_threads("auto") == 1
+    assert config.resolve_threads(3) == 3
+
+
+def test_busy_cores_reads_proc_stat_deltas(tmp_path, monkeypatch):
+    from ttrl_kit.engines.embedded import config
+
+    stat = tmp_path / "stat"
+    header = "cpu  {u} 0 {s} {idle} 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\ncpu1 1 0 0 1 0 0 0 0 0 0\nintr 5\n"
+    stat.write_text(header.format(u=1000, s=100, idle=5000))
+    # one core fully busy over the interval: 100 busy + 100 idle jiffies across 2 CPUs
+    monkeypatch.setattr("time.sleep", lambda s: stat.write_text(header.format(u=1090, s=110, idle=5100)))
+    assert config.busy_cores(stat_path=str(stat)) == pytest.approx(1.0)
+    assert config.busy_cores(stat_path=str(tmp_path / "missing")) is None
+    monkeypatch.undo()
+    import os
+
+    real = config.busy_cores(interval=0.1)
+    if os.path.exists("/proc/stat"):
+        assert real is not None and 0.0 <= real <= (os.cpu_count() or 1) + 0.5

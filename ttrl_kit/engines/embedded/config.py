@@ -91,8 +91,8 @@ class TrainSection:
     seed: int = 0
     loss_type: str = "dapo"
     scale_rewards: str = "group"
-    #: torch CPU threads: an integer, or ``auto`` = CPU cores minus the current 1-minute load
-    #: average (at least 1).  On a shared machine OpenMP threads that outnumber free cores
+    #: torch CPU threads: an integer, or ``auto`` = CPU cores minus the cores other processes
+    #: keep busy right now (at least 1; see ``resolve_threads``).  On a shared machine OpenMP threads that outnumber free cores
     #: stall each other at every barrier: measured 5x slower generation with 2 threads than
     #: with 1 on 2 busy cores, while on idle cores 2 threads are ~1.4x faster than 1.
     threads: int | str = "auto"
@@ -298,18 +298,60 @@ def validate_static(cfg: RunConfig) -> None:
         raise _err(cfg, "model.lora", "expected a mapping of peft LoraConfig fields or null")
 
 
+def _cpu_times(stat_path: str) -> tuple[int, int, int] | None:
+    """(busy jiffies, total jiffies, CPU count) over all CPUs since boot, from /proc/stat."""
+    try:
+        with open(stat_path, encoding="ascii") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    head = next((ln.split() for ln in lines if ln.startswith("cpu ")), None)
+    if head is None or len(head) < 5:
+        return None
+    try:
+        fields = [int(x) for x in head[1:9]]  # user nice system idle iowait irq softirq steal
+    except ValueError:
+        return None
+    total = sum(fields)
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    ncpu = sum(1 for ln in lines if ln.startswith("cpu") and ln[3:4].isdigit())
+    return total - idle, total, max(ncpu, 1)
+
+
+def busy_cores(interval: float = 0.5, stat_path: str = "/proc/stat") -> float | None:
+    """How many cores other processes keep busy right now (sampled over ``interval``);
+    ``None`` where /proc/stat is not available."""
+    import time
+
+    a = _cpu_times(stat_path)
+    if a is None:
+        return None
+    time.sleep(interval)
+    b = _cpu_times(stat_path)
+    if b is None or b[1] <= a[1]:
+        return None
+    return (b[0] - a[0]) / (b[1] - a[1]) * b[2]
+
+
 def resolve_threads(setting: int | str) -> int:
-    """The torch thread count for ``train.threads`` (see there for why ``auto`` exists)."""
+    """The torch thread count for ``train.threads`` (see there for why ``auto`` exists).
+
+    ``auto`` measures what the other processes use *now* (/proc/stat over half a second)
+    rather than the 1-minute load average: the average still counts work that just ended,
+    e.g. the sampling a bench did a moment before it started this run, and then picked one
+    thread on an idle machine.  The load average remains the fallback off Linux."""
     import os
 
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if setting != "auto":
         return int(setting)
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = 0.0
-    return max(1, min(ncpu, ncpu - int(round(load))))
+    busy = busy_cores()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:
+            busy = 0.0
+    return max(1, min(ncpu, ncpu - int(round(busy))))
 
 
 def world_size() -> int:

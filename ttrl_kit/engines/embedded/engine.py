@@ -214,7 +214,7 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     train_s = time.perf_counter() - t_train
     global_step = trainer.state.global_step
     rd.update_run_json(status="trained", train_s_this_process=round(train_s, 1),
-                       train_s_total=round(budget.elapsed(), 1), global_step=global_step,
+                       train_s_total=round(budget.elapsed(), 3), global_step=global_step,
                        stopped_by_time_budget=budget.stopped_early)
 
     model = trainer.accelerator.unwrap_model(trainer.model)
