@@ -45,6 +45,7 @@ def test_smoke_run_updates_parameters_and_writes_run_dir(smoke_dict, tmp_path, c
 
     s = json.loads((run / "summary.json").read_text())
     assert s == summary
+    assert s["wall_s"] > 0  # this process's wall time, written before the summary reads it
     for when in ("before", "after"):
         assert set(s["test"][when]) >= {"pass@1 (avg@k)", "maj@4", "pass@4"}
     assert (run / "summary.md").read_text().startswith("# TTRL run")

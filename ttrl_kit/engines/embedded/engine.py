@@ -226,9 +226,9 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     after = _run_evals(cfg, loaded, p, "after") if cfg.eval.after else None
     if after:
         _save_eval(rd, "after", after, eval_settings(cfg, str(rd.final_model) if cfg.checkpoint.save_final else "trained"))
+    rd.update_run_json(wall_s_this_process=round(time.time() - t_start, 1))  # summary.json reports it
     summary = write_summary(rd, cfg)
-    rd.update_run_json(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                       wall_s_this_process=round(time.time() - t_start, 1))
+    rd.update_run_json(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     return summary
 
 
