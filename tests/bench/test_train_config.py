@@ -43,3 +43,35 @@ def test_shipped_train_cells_pass_the_engine_validation(name, monkeypatch, tmp_p
             for e in c.train.estimators:
                 d = engine_config(c, c.model(m), c.task(t), c.estimator(e), tmp_path / "run")
                 engine_from_mapping(d, f"{name}:{t}/{e}")
+
+
+def test_baseline_is_measured_once_and_again_when_its_settings_change(tmp_path, monkeypatch):
+    """The shared base-model eval of train mode: reused while its config is unchanged,
+    re-measured when an eval setting changes (the engine would refuse the stale one)."""
+    import json
+
+    from ttrl_kit.bench.train import baseline_dir, run_baseline
+
+    monkeypatch.setenv("TTRL_KIT_CACHE", str(tmp_path / "cache"))
+
+    def bench(k):
+        return from_mapping({
+            "sampling": {"n": 2, "max_new_tokens": 4, "prompts_per_batch": 2},
+            "models": [{"id": "tiny", "name": "tiny-random", "dtype": "fp32"}],
+            "tasks": [{"id": "a", "task": "math", "dataset": "arithmetic", "source": "add1",
+                       "dataset_options": {"n": 2}}],
+            "estimators": ["majority"],
+            "train": {"estimators": ["majority"], "engine": {
+                "ttrl": {"n_votes": 2, "n_train": 2}, "generation": {"max_prompt_length": 256},
+                "train": {"max_steps": 1, "prompts_per_step": 2, "micro_batch_size": 4},
+                "eval": {"k": k}}},
+        }, "b.yaml")
+
+    out = tmp_path / "out"
+    for k, expect_run in ((2, True), (2, False), (3, True)):
+        c = bench(k)
+        logs: list[str] = []
+        assert run_baseline(c, c.models[0], c.tasks[0], out, log=logs.append) is None
+        assert bool(logs) == expect_run, (k, logs)
+        result = json.loads((baseline_dir(out, c.models[0], c.tasks[0]) / "eval_only.json").read_text())
+        assert result["test"]["k"] == k
