@@ -80,21 +80,16 @@ def eval_settings(cfg: RunConfig, model_name: str | None = None) -> dict[str, An
     }
 
 
-def _settings_file(rd: RunDir, which: str) -> Path:
-    return rd.path / f"eval_{which}_settings.json"
-
-
-def _save_eval(rd: RunDir, which: str, results: dict[str, Any], settings: dict[str, Any] | None = None) -> None:
+def _save_eval(rd: RunDir, which: str, results: dict[str, Any], settings: dict[str, Any]) -> None:
     import json
 
-    if settings is not None:
-        rd.write_json(_settings_file(rd, which), settings)
+    rd.write_json(rd.eval_settings_file(which), settings)
     rd.write_json(rd.eval_file(which), {name: r.to_dict() for name, r in results.items()})
     lines = []
     for name, r in results.items():
         for q in r.questions:
             lines.append(json.dumps({"split": name, **q.__dict__}))
-    rd.write_atomic(rd.path / f"eval_{which}_questions.jsonl", "\n".join(lines) + "\n")
+    rd.write_atomic(rd.eval_questions_file(which), "\n".join(lines) + "\n")
 
 
 def _run_evals(cfg: RunConfig, loaded: Any, p: Prepared, which: str) -> dict[str, Any]:
@@ -113,33 +108,30 @@ def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
     return [] if a == b else [f"{prefix.rstrip('.')} ({a!r} there, {b!r} here)"]
 
 
-def baseline_source(cfg: RunConfig) -> tuple[Path, Path] | None:
-    """The eval file named by ``eval.before_from`` (and its per-question file), checked to be a
-    measurement of this run's base model with this run's eval settings.  Raises a one-line
-    ConfigError otherwise: a baseline measured differently would make before/after a lie."""
+def baseline_source(cfg: RunConfig) -> tuple[RunDir, str] | None:
+    """The directory and eval (``only`` or ``before``) named by ``eval.before_from``, checked
+    to be a measurement of this run's base model with this run's eval settings.  Raises a
+    one-line ConfigError otherwise: a baseline measured differently would make before/after a lie."""
     import json
 
     if not cfg.eval.before_from:
         return None
     field = f"{cfg.source}: field 'eval.before_from'"
-    src = Path(cfg.eval.before_from)
-    for which in ("only", "before"):
-        rd = RunDir(src)
-        if rd.eval_file(which).is_file():
-            break
-    else:
-        raise ConfigError(f"{field}: {src} holds no eval_only.json or eval_before.json")
+    src = RunDir(cfg.eval.before_from)
+    which = next((w for w in ("only", "before") if src.eval_file(w).is_file()), None)
+    if which is None:
+        raise ConfigError(f"{field}: {src.path} holds no eval_only.json or eval_before.json")
     try:
-        theirs = json.loads(_settings_file(rd, which).read_text(encoding="utf-8"))
+        theirs = json.loads(src.eval_settings_file(which).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise ConfigError(f"{field}: {_settings_file(rd, which)} is missing or unreadable, so the baseline's "
+        raise ConfigError(f"{field}: {src.eval_settings_file(which)} is missing or unreadable, so the baseline's "
                           "settings cannot be checked") from None
     # JSON has no tuples: compare both sides after the same round trip
     ours = json.loads(json.dumps(eval_settings(cfg)))
     diff = _differences(theirs, ours)
     if diff:
-        raise ConfigError(f"{field}: {rd.eval_file(which)} was measured with other settings: {'; '.join(diff[:3])}")
-    return rd.eval_file(which), rd.path / f"eval_{which}_questions.jsonl"
+        raise ConfigError(f"{field}: {src.eval_file(which)} was measured with other settings: {'; '.join(diff[:3])}")
+    return src, which
 
 
 def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=print) -> dict[str, Any]:
@@ -185,11 +177,12 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         elif baseline is not None:
             import shutil
 
-            shutil.copyfile(baseline[0], rd.eval_file("before"))
-            if baseline[1].is_file():
-                shutil.copyfile(baseline[1], rd.path / "eval_before_questions.jsonl")
-            rd.write_json(_settings_file(rd, "before"), eval_settings(cfg))
-            log(f"eval before: taken from {baseline[0]} (same base model and eval settings)")
+            src, which = baseline
+            shutil.copyfile(src.eval_file(which), rd.eval_file("before"))
+            if src.eval_questions_file(which).is_file():
+                shutil.copyfile(src.eval_questions_file(which), rd.eval_questions_file("before"))
+            rd.write_json(rd.eval_settings_file("before"), eval_settings(cfg))
+            log(f"eval before: taken from {src.eval_file(which)} (same base model and eval settings)")
         else:
             torch.manual_seed(cfg.eval.seed)
             before = _run_evals(cfg, loaded, p, "before")

@@ -4,7 +4,8 @@
       config.yaml        resolved config (everything --resume needs)
       run.json           versions, model source, command, status, timings
       metrics.jsonl      one line per optimizer step
-      eval_before.json   avg@k / maj@k / pass@k before training (+ eval_before_questions.jsonl)
+      eval_before.json   avg@k / maj@k / pass@k before training (+ eval_before_questions.jsonl,
+                         and eval_before_settings.json: what the numbers depend on)
       eval_after.json    the same after training
       summary.json       before/after side by side, target check
       summary.md         the same for people
@@ -59,6 +60,12 @@ class RunDir:
 
     def eval_file(self, which: str) -> Path:
         return self.path / f"eval_{which}.json"
+
+    def eval_questions_file(self, which: str) -> Path:
+        return self.path / f"eval_{which}_questions.jsonl"
+
+    def eval_settings_file(self, which: str) -> Path:
+        return self.path / f"eval_{which}_settings.json"
 
     # writing --------------------------------------------------------------------------
     def create(self, resolved: dict[str, Any], *, overwrite: bool = False) -> None:
