@@ -64,9 +64,10 @@ def openrlhf_main(monkeypatch, fake_ray):
     os.environ.pop(ENV_VAR, None)
 
 
-def script_argv(name: str, *extra: str) -> list[str]:
+def script_argv(script: str, *extra: str, model: str = "/models/Qwen2.5-Math-7B") -> list[str]:
+    """The launcher argv a launch script (a path under the repo) prints with TTRL_PRINT_ARGS=1."""
     env = dict(os.environ, TTRL_PRINT_ARGS="1", DATA_DIR="/data/openrlhf")
-    out = subprocess.run(["bash", str(REPO / "scripts" / name), "/runs/out", "/models/Qwen2.5-Math-7B", *extra],
+    out = subprocess.run(["bash", str(REPO / script), "/runs/out", model, *extra],
                          env=env, capture_output=True, text=True, check=True).stdout
     argv = out.splitlines()
     assert argv[:2] == ["-m", "ttrl_kit.engines.openrlhf"]
@@ -85,7 +86,7 @@ def launch(argv: list[str]):
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 @pytest.mark.parametrize("wandb", [False, True])
 def test_script_flags_pass_the_real_parser_and_validation(openrlhf_main, name, wandb):
-    argv = script_argv(name, *(["KEY123"] if wandb else []))
+    argv = script_argv(f"scripts/{name}", *(["KEY123"] if wandb else []))
     plan, args = launch(argv)
     want = SCRIPTS[name]
 
@@ -159,12 +160,7 @@ def test_launcher_refuses_when_ray_is_already_initialised(openrlhf_main):
 
 def test_multimodal_script_flags_pass_the_real_parser_and_its_vlm_rules(openrlhf_main):
     """configs/multimodal's MM-UPT-style Qwen2.5-VL script, through the same real parser."""
-    env = dict(os.environ, TTRL_PRINT_ARGS="1")
-    out = subprocess.run(["bash", str(REPO / "configs" / "multimodal" / "openrlhf_mmupt_qwen25vl_7b.sh"),
-                          "/runs/out", "/models/vl7b"], env=env, capture_output=True, text=True, check=True).stdout
-    argv = out.splitlines()
-    assert argv[:2] == ["-m", "ttrl_kit.engines.openrlhf"]
-    plan, args = launch(argv[2:])
+    plan, args = launch(script_argv("configs/multimodal/openrlhf_mmupt_qwen25vl_7b.sh", model="/models/vl7b"))
     assert plan.config.task == "multimodal" and plan.n_train == 10
     assert args.data.max_images_per_prompt == 1 and args.data.image_key == "images"
     assert args.critic.model_name_or_path is None and not args.ds.packing_samples  # OpenRLHF's VLM rules
