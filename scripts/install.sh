@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up .venv with ttrl-kit, its built-in plugins, the embedded engine and the default CPU model.
 #   bash scripts/install.sh          # users
-#   bash scripts/install.sh --dev    # + test tools and the OpenRLHF contract-test dependencies
+#   bash scripts/install.sh --dev    # + test tools and the OpenRLHF and verl contract-test dependencies
 # CPU by default: torch 2.13.0 is pinned because an unpinned torch pulls a multi-GB CUDA build.
 # On a GPU machine, install the torch you want into .venv first and set TTRL_TORCH=skip.
 set -euo pipefail
@@ -36,5 +36,12 @@ if [ "$DEV" = 1 ]; then
 # never shadow this repository's tests/.
 SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 if grep -q '^tests/__init__.py,' "$SITE"/openrlhf-0.11.2.dist-info/RECORD 2>/dev/null; then rm -rf "$SITE/tests"; fi
+# verl engine tests (tests/verl) run the real verl 0.9.1 code on CPU. verl pins transformers<5.11 and
+# GPU stacks (vllm, flash-attn) in its extras, hence --no-deps; below are what its CPU-importable modules
+# (DataProto, the agent-loop and reward-loop managers, the PPO trainer, the Hydra configs) import beyond the
+# above. tensordict/pyvers --no-deps: pyvers pins packaging<26, which would downgrade pip's own dependency.
+"${PIP[@]}" "hydra-core==1.3.8" "codetiming>=1.4" "dill>=0.3" "torchdata==0.11.0" "orjson>=3.9" \
+  "importlib_metadata>=6" "cachetools>=5" "fastapi>=0.110" "uvicorn>=0.29"
+"${PIP[@]}" --no-deps "tensordict==0.10.0" "pyvers==0.1.0" "verl==0.9.1"
 fi
 echo "ttrl-kit installed in .venv"

@@ -1,0 +1,96 @@
+"""The TTRL settings of a verl run: the ``ttrl`` section of verl's own Hydra config.
+
+Why inside verl's config: every process that needs them (the driver's agent-loop manager,
+the reward-loop workers that grade validation answers) already receives verl's whole
+config, and Hydra prints, saves and overrides it like any other section (``+ttrl.task=math``).
+The values are the engine-neutral :class:`TTRLConfig` the OpenRLHF engine uses too.
+Nothing here imports verl.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.scoring import GroupScorer
+from ttrl_kit.engines.openrlhf.config import TTRLConfig
+
+SECTION = "ttrl"
+"""Top-level key of verl's config that holds the TTRL settings."""
+
+KEYS = ("task", "estimator", "task_options", "estimator_options", "n_votes")
+
+SIGNALS_AT_REWARD_TIME: frozenset[str] = frozenset()
+"""Per-token signals the verl engine can hand an estimator at reward time.  None yet: the
+reward runs before verl computes old log-probs and entropies, so an estimator that declares
+``needs = (...)`` is refused at start-up (see :func:`check_signals`)."""
+
+
+def _plain(value: Any) -> Any:
+    """OmegaConf containers -> plain dicts/lists; anything else unchanged."""
+    try:
+        from omegaconf import Container, OmegaConf
+    except ImportError:  # plain dicts in tests without verl's dependencies
+        return value
+    return OmegaConf.to_container(value, resolve=True) if isinstance(value, Container) else value
+
+
+def settings_from_config(config: Mapping[str, Any]) -> TTRLConfig:
+    """Read and validate the ``ttrl`` section of a composed verl config (one-line errors
+    naming the config field)."""
+    section = config.get(SECTION) if hasattr(config, "get") else None
+    if section is None:
+        raise ConfigError(f"verl config: no '{SECTION}' section: add +{SECTION}.task=NAME (e.g. +{SECTION}.task=math)")
+    data = _plain(section)
+    if not isinstance(data, dict):
+        raise ConfigError(f"verl config: '{SECTION}' must be a mapping")
+    unknown = sorted(set(data) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"verl config: {SECTION}.{unknown[0]}: unknown key (known: {', '.join(KEYS)})")
+    if not data.get("task"):
+        raise ConfigError(f"verl config: {SECTION}.task is required (a task name from `ttrl-kit plugins`)")
+    for key in ("task_options", "estimator_options"):
+        if data.get(key) is None:
+            data.pop(key, None)
+        elif not isinstance(data[key], dict):
+            raise ConfigError(f"verl config: {SECTION}.{key} must be a mapping")
+    try:
+        return TTRLConfig(**data)
+    except ConfigError as exc:
+        raise ConfigError(f"verl config: {SECTION}: {str(exc).removeprefix('TTRL config: ')}") from None
+
+
+def build_scorer(settings: TTRLConfig) -> GroupScorer:
+    """Task and estimator from the plugin registry, by name; refuses estimators whose
+    signals verl cannot supply."""
+    scorer = GroupScorer.from_names(
+        settings.task,
+        settings.estimator,
+        task_options=settings.task_options,
+        estimator_options=settings.estimator_options,
+    )
+    check_signals(scorer, settings.estimator)
+    return scorer
+
+
+def check_signals(scorer: GroupScorer, name: str) -> None:
+    """One-line refusal for an estimator that declares signals verl has no value for at
+    reward time (the estimator contract may declare ``needs = ("token_logprobs", ...)``)."""
+    needs = tuple(getattr(scorer.estimator, "needs", ()) or ())
+    missing = [n for n in needs if n not in SIGNALS_AT_REWARD_TIME]
+    if missing:
+        raise ConfigError(
+            f"{SECTION}.estimator={name!r} needs signal(s) {', '.join(missing)}, which the verl engine does not "
+            "provide at reward time (verl scores before computing log-probs); use it with the embedded engine"
+        )
+
+
+def n_votes_for(settings: TTRLConfig, n_train: int) -> int:
+    """Samples voted on per prompt; at least the ``rollout.n`` verl trains on."""
+    n_votes = settings.n_votes if settings.n_votes is not None else n_train
+    if n_votes < n_train:
+        raise ConfigError(
+            f"verl config: {SECTION}.n_votes={n_votes} is smaller than actor_rollout_ref.rollout.n={n_train}: "
+            "TTRL votes over at least as many samples as it trains on"
+        )
+    return n_votes
