@@ -34,7 +34,8 @@ VERL_VERSION = "0.9.1"
 """The verl release this engine is written and tested against."""
 
 AGENT_LOOP_FQN = "ttrl_kit.engines.verl.agent_loop.TTRLAgentLoopManager"
-REWARD_MANAGER_FILE = str(Path(__file__).with_name("reward_manager.py"))
+REWARD_MANAGER_MODULE = "pkg://ttrl_kit.engines.verl.reward_manager"
+"""verl's importlib syntax for an installed module (imported once, so ``@register`` never runs twice)."""
 REWARD_MANAGER_CLASS = "TTRLGoldRewardManager"
 
 WIRING: tuple[tuple[str, str], ...] = (
@@ -42,7 +43,7 @@ WIRING: tuple[tuple[str, str], ...] = (
     ("+actor_rollout_ref.rollout.agent.agent_loop_manager_class", AGENT_LOOP_FQN),
     ("reward.reward_manager.source", "importlib"),
     ("reward.reward_manager.name", REWARD_MANAGER_CLASS),
-    ("reward.reward_manager.module.path", REWARD_MANAGER_FILE),
+    ("reward.reward_manager.module.path", REWARD_MANAGER_MODULE),
 )
 """Overrides that plug ttrl-kit into verl; added when absent, and a different value is refused."""
 
@@ -97,13 +98,14 @@ def compose(overrides: Sequence[str]) -> Any:
 
 def validate(config: Any) -> None:
     """verl's own ``validate_config`` (batch sizes, micro-batches, dataclass fields)."""
+    from hydra.errors import HydraException
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import validate_config
 
     try:
         validate_config(config=config, use_reference_policy=need_reference_policy(config),
                         use_critic=need_critic(config))
-    except (AssertionError, ValueError, TypeError, KeyError) as exc:
+    except (AssertionError, ValueError, TypeError, KeyError, OSError, HydraException) as exc:
         raise ConfigError(f"verl config rejected by verl's validate_config: {_first_line(exc)}") from None
 
 

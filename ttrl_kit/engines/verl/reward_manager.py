@@ -3,8 +3,9 @@
 verl 0.9 computes rewards in its reward loop, one sample at a time (``run_single``); a
 group-level estimator cannot live there (see ``agent_loop``).  This manager is what that
 loop runs when ``reward.reward_manager`` points at it, loaded through verl's own importlib
-path (``reward.reward_manager.source=importlib``, ``module.path`` = this file,
-``name=TTRLGoldRewardManager``) or, once this module is imported, by its registered name.
+path (``reward.reward_manager.source=importlib``,
+``module.path=pkg://ttrl_kit.engines.verl.reward_manager``, ``name=TTRLGoldRewardManager``) or,
+once this module is imported, by its registered name (``source=register``, ``name=ttrl_gold``).
 
 What its score is used for:
   * validation: it IS the reward, so ``val-core/<data_source>/acc/mean@k`` is avg@k
