@@ -51,3 +51,10 @@ def test_plugins_know_only_the_core(plugin):
     root = next((REPO / "plugins").glob(f"*/{plugin}"))
     others = PLUGIN_PACKAGES - {plugin}
     assert offending(py_files(root), {"ttrl_kit.engines", "ttrl_kit.cli", *others}) == []
+
+
+def test_core_imports_no_engine_library():
+    """Engines bring their training libraries; the core must load without any of them."""
+    forbidden = {"verl", "openrlhf", "ray", "vllm", "deepspeed", "trl", "hydra", "omegaconf"}
+    assert offending(py_files(REPO / "ttrl_kit" / "core"), forbidden) == []
+
