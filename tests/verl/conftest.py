@@ -20,7 +20,7 @@ import torch
 try:
     from verl import DataProto
 except ImportError:  # pragma: no cover - install.sh --dev installs it
-    raise pytest.UsageError("tests/verl need the real verl 0.9.1 package: run scripts/install.sh --dev")
+    raise pytest.UsageError("tests/verl need the real verl 0.9.1 package: run scripts/install.sh --dev") from None
 
 VERL_VERSION = version("verl")
 PAD = 0

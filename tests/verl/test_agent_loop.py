@@ -63,7 +63,7 @@ def test_votes_on_n_votes_trains_on_rollout_n(manager, tokenizer):
 def test_rows_follow_their_uid_in_any_input_order(manager, tokenizer):
     out = manager.generate_sequences(gen_batch(["b", "a", "b", "a"]))
     got = texts(out, tokenizer)
-    assert [t in ANSWERS[u] for t, u in zip(got, ["b", "a", "b", "a"])] == [True] * 4
+    assert [t in ANSWERS[u] for t, u in zip(got, ["b", "a", "b", "a"], strict=True)] == [True] * 4
     assert got == [r"\boxed{5}", r"\boxed{2}", r"\boxed{6}", r"\boxed{1}"]
     assert out.batch["rm_scores"].sum(-1).tolist() == [1.0, 0.0, 0.0, 1.0]
 

@@ -37,11 +37,10 @@ def run_script(name: str, *args: str, env: dict | None = None) -> subprocess.Com
 
 def verl_accepts(overrides: list[str]):
     """Compose with verl's own config directory and validate, independently of our launcher."""
+    import verl
     from hydra import compose, initialize_config_dir
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import validate_config
-
-    import verl
 
     with initialize_config_dir(config_dir=str(Path(verl.__file__).parent / "trainer" / "config"), version_base=None):
         cfg = compose(config_name="ppo_trainer", overrides=overrides)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from omegaconf import open_dict
 
 from ttrl_kit.engines.verl.reward_manager import NAME, TTRLGoldRewardManager

@@ -69,18 +69,18 @@ def score_batch(scorer: GroupScorer, data: Any, tokenizer: Any, n_train: int | N
     n = len(data)
     uids = [str(u) for u in data.non_tensor_batch["uid"]]
     reward_models = data.non_tensor_batch.get("reward_model")
-    golds: dict[str, str | None] = {}
+    golds: dict[Hashable, str | None] = {}
     if reward_models is not None:
-        for uid, rm in zip(uids, reward_models):
+        for uid, rm in zip(uids, reward_models, strict=True):
             golds.setdefault(uid, gold_of(rm))
     texts = decode_responses(data, tokenizer)
     groups = scorer.score_groups(uids, texts, golds=golds, n_train=n_train)
     rewards = torch.zeros(n, dtype=torch.float32)
     trained: list[int] = []
-    for uid, (idx, result) in groups.items():
+    for gid, (idx, result) in groups.items():
         if n_train is not None and len(idx) < n_train:
-            raise ValueError(f"uid {uid}: {len(idx)} responses, fewer than the {n_train} to train on")
-        for i, reward in zip(idx, result.rewards):
+            raise ValueError(f"uid {gid}: {len(idx)} responses, fewer than the {n_train} to train on")
+        for i, reward in zip(idx, result.rewards, strict=False):  # rewards: the first n_train only
             rewards[i] = float(reward)
             trained.append(i)
     rm_scores = torch.zeros(data.batch["responses"].shape, dtype=torch.float32)
