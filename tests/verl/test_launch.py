@@ -128,6 +128,12 @@ def test_refusals_are_one_line(capsys, extra, message):
     assert message in one_line_error(capsys, ["--dry-run", *merged(*extra)])
 
 
+def test_wiring_given_by_the_user_is_kept_not_repeated():
+    full = launcher.with_wiring(["trainer.use_v1=false", "+ttrl.task=math"])
+    assert [o for o in full if o.startswith("trainer.use_v1")] == ["trainer.use_v1=false"]
+    assert len(full) == 2 + len(launcher.WIRING) - 1
+
+
 def test_missing_ttrl_section_is_one_line(capsys):
     no_ttrl = [o for o in BASE if not o.startswith("+ttrl.")]
     assert "+ttrl.task=NAME" in one_line_error(capsys, ["--dry-run", *no_ttrl])

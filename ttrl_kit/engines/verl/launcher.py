@@ -67,7 +67,7 @@ def with_wiring(overrides: Sequence[str]) -> list[str]:
         plain = key.lstrip("+")
         if plain in given:
             have = override_value(given[plain])
-            if have is None or have.strip("'\"") != value:
+            if have is None or have.strip("'\"").lower() != value.lower():  # Hydra reads false/False alike
                 raise ConfigError(f"{plain}={have}: the verl engine needs {plain}={value}")
         else:
             out.append(f"{key}={value}")
