@@ -23,6 +23,9 @@ class AnswerClasses:
 
     class_of: tuple[int | None, ...]
     representatives: tuple[str, ...]
+    #: Numbers about how the classes were found (e.g. ``equivalence_truncated`` when a
+    #: time budget cut the merge stage short); merged into the group's ``Estimate.stats``.
+    stats: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         k = len(self.representatives)

@@ -6,6 +6,7 @@ touch a task or an estimator directly, and never know which plugin provided them
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from typing import Any, Hashable, Mapping, Sequence
 
@@ -57,6 +58,8 @@ class GroupScorer:
         answers = tuple(self.extract(r) for r in responses)
         classes = self.task.group_answers(answers)
         estimate = self.estimator.estimate(classes, n_train)
+        if classes.stats:  # the task's own numbers (e.g. a truncated equivalence stage) are logged too
+            estimate = dataclasses.replace(estimate, stats={**estimate.stats, **classes.stats})
         if gold is None:
             return GroupResult(id=id, answers=answers, classes=classes, estimate=estimate)
         class_correct = [self._correct(rep, gold) for rep in classes.representatives]

@@ -7,6 +7,7 @@ Estimators know none of that; they only see class indices.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Hashable, Mapping, Protocol, Sequence, runtime_checkable
 
 from ttrl_kit.core.records import AnswerClasses
@@ -88,12 +89,22 @@ def group_by_key(
     equivalent: Callable[[str, str], bool] | None = None,
     *,
     max_checks: int = 2000,
+    deadline: float | None = None,
+    answer_budget_s: float | None = None,
 ) -> AnswerClasses:
     """Bucket answers by key, then merge buckets whose representatives are equivalent.
 
     Classes are numbered by first appearance in ``answers``; a class's representative is
     its first member.  A key function that returns ``None`` (or raises) makes that sample
     abstain, so one unreadable answer never poisons the group.
+
+    The merge stage is bounded three ways, because ``equivalent`` runs on untrusted text:
+    at most ``max_checks`` calls, nothing after ``deadline`` (a ``time.monotonic()`` value),
+    and at most ``answer_budget_s`` seconds spent comparing any one representative with the
+    earlier ones.  A bucket that was not (fully) compared stays its own class: the fallback
+    is the canonical-key partition, which can split a class but never merges a wrong one.
+    With an ``equivalent`` the result's ``stats`` say whether that happened
+    (``equivalence_truncated`` 0/1, ``equivalence_unchecked``: buckets not fully compared).
     """
     keys: list[Hashable | None] = []
     for a in answers:
@@ -127,13 +138,20 @@ def group_by_key(
             x = parent[x]
         return x
 
-    if equivalent is not None and len(bucket_rep) > 1:
+    stats: dict[str, float] = {}
+    if equivalent is not None:
+        unchecked = 0
         checks = 0
         for j in range(1, len(bucket_rep)):
+            started = time.monotonic()
+            complete = True
             for i in range(j):
                 if find(i) == find(j):
                     continue
-                if checks >= max_checks:
+                now = time.monotonic()
+                if (checks >= max_checks or (deadline is not None and now >= deadline)
+                        or (answer_budget_s is not None and now - started >= answer_budget_s)):
+                    complete = False
                     break
                 checks += 1
                 try:
@@ -145,6 +163,8 @@ def group_by_key(
                 if same:
                     ri, rj = find(i), find(j)
                     parent[max(ri, rj)] = min(ri, rj)
+            unchecked += not complete
+        stats = {"equivalence_truncated": float(unchecked > 0), "equivalence_unchecked": float(unchecked)}
 
     class_of_root: dict[int, int] = {}
     reps: list[str] = []
@@ -160,4 +180,4 @@ def group_by_key(
             class_of_root[r] = c
             reps.append(bucket_rep[r])
         class_of.append(c)
-    return AnswerClasses(class_of=tuple(class_of), representatives=tuple(reps))
+    return AnswerClasses(class_of=tuple(class_of), representatives=tuple(reps), stats=stats)

@@ -14,6 +14,7 @@ at most :data:`limits.MAX_RESPONSE_CHARS` characters.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from ttrl_math import limits
@@ -34,10 +35,12 @@ _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 _NUMBER = re.compile(
     r"-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?![\d,])|\d+(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+(?!\d|\.\d))?"
 )
-_MATH = re.compile(
-    r"(?<!\\)\$\$(?P<dd>.+?)(?<!\\)\$\$|\\\[(?P<br>.+?)\\\]|(?<!\\)\$(?P<d>(?:[^$\n\\]|\\[^\n])+?)\$"
-    r"|\\\((?P<pa>[^\n]+?)\\\)", re.DOTALL
-)
+# Math segments: ``$$..$$``, ``\\[..\\]``, ``$..$`` (one line) and ``\\(..\\)`` (one line), found by
+# :func:`math_spans`.  A lazy regex such as ``\\\[(.+?)\\\]`` rescans to the end of the text from
+# every unclosed opener (quadratic: 200 KB of ``\\[`` took minutes), so the closers are
+# indexed once and each opener finds its closer by bisection.
+_OPENER = re.compile(r"\$|\\[\[(]")
+_DOLLAR_BODY = re.compile(r"(?:[^$\n\\]++|\\[^\n])*+")  # a one-line ``$..$`` body; always matches
 _WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
 _TEXTCMD = re.compile(r"\\(?:text|textbf|mathrm|mbox|textnormal|operatorname|mathbf)\s*\{[^{}]*\}")
 _CONNECT = re.compile(r"(?i)^[\s,;.]*(?:(?:and|or|&)[\s,;.]*)?$")
@@ -49,6 +52,70 @@ def _fix_surrogates(s: str) -> str:
         return s
     except UnicodeEncodeError:
         return s.encode("utf-8", "ignore").decode("utf-8", "ignore")
+
+
+def _positions(text: str, pattern: str) -> list[int]:
+    """Sorted start positions of every (possibly overlapping) occurrence of ``pattern``."""
+    return [m.start() for m in re.finditer(f"(?={re.escape(pattern)})", text)]
+
+
+def _first_at_or_after(sorted_pos: list[int], lo: int) -> int:
+    k = bisect.bisect_left(sorted_pos, lo)
+    return sorted_pos[k] if k < len(sorted_pos) else -1
+
+
+def math_spans(text: str, limit: int = 5000) -> list[tuple[int, int, str]]:
+    """``(start, end, content)`` of the math segments in ``text``, left to right, at most ``limit``.
+
+    Exactly the segments (same order, same contents) that the former lazy regex found
+    (``tests/test_math_hostile.py`` checks this against it on random text), in time linear in
+    ``len(text)``: closers are indexed once, each opener looks its closer up by bisection,
+    and a failed one-line ``$..$`` body never passes another ``$`` opener.
+    """
+    out: list[tuple[int, int, str]] = []
+    if "$" not in text and "\\" not in text:
+        return out
+    n = len(text)
+    dd_close = [j for j in _positions(text, "$$") if j > 0 and text[j - 1] != "\\"]
+    br_close = _positions(text, "\\]")
+    pa_close = _positions(text, "\\)")
+    newlines = _positions(text, "\n")
+    pos = 0
+    while len(out) < limit:
+        m = _OPENER.search(text, pos)
+        if m is None:
+            break
+        i = m.start()
+        pos = i + 1
+        if text[i] == "$":
+            if i > 0 and text[i - 1] == "\\":
+                continue
+            if i + 1 < n and text[i + 1] == "$":  # ``$$ .. $$`` (may span lines)
+                j = _first_at_or_after(dd_close, i + 3)
+                if j >= 0:
+                    out.append((i, j + 2, text[i + 2: j]))
+                    pos = j + 2
+                continue  # ``$`` cannot open a one-line segment whose first character is ``$``
+            k = _DOLLAR_BODY.match(text, i + 1).end()  # type: ignore[union-attr]
+            if k < n and text[k] == "$" and k > i + 1:
+                out.append((i, k + 1, text[i + 1: k]))
+                pos = k + 1
+            continue
+        if text[i + 1] == "[":
+            j = _first_at_or_after(br_close, i + 3)
+        else:
+            j = _first_at_or_after(pa_close, i + 3)
+            nl = _first_at_or_after(newlines, i + 2)
+            if nl >= 0 and nl < j:
+                j = -1
+        if j >= 0:
+            out.append((i, j + 2, text[i + 2: j]))
+            pos = j + 2
+    return out
+
+
+def _has_math(text: str) -> bool:
+    return bool(math_spans(text, limit=1))
 
 
 def _brace_map(text: str) -> dict[int, int]:
@@ -97,7 +164,12 @@ def boxed_spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def _separator_only(between: str) -> bool:
-    """Text between two boxes / math segments that still reads as one answer list."""
+    """Text between two boxes / math segments that still reads as one answer list.
+
+    Longer gaps never qualify (the cleaned gap must be <= 40 characters), so a gap over
+    :data:`_MAX_GAP` characters is refused before any regex runs over it."""
+    if len(between) > _MAX_GAP:
+        return False
     t = _TEXTCMD.sub(lambda m: " " + m.group(0)[m.group(0).index("{") + 1: -1] + " ", between)
     t = re.sub(r"\\\(|\\\)|\\\[|\\\]|\$|\\quad|\\qquad|\\,|\\;|\\ |\\\\", " ", t)
     t = re.sub(r"[A-Za-z]+(?:_\{?[A-Za-z0-9]+\}?)?\s*=", " ", t)  # "\\) and \\( y_2 = \\boxed{..}"
@@ -109,6 +181,7 @@ def _separator_only(between: str) -> bool:
     return len(t) <= 40 and any(w in ("and", "or") for w in words) and not re.search(r"\d", t)
 
 
+_MAX_GAP = 400  # a gap this long cannot shrink to the 40 characters a separator may have
 _SEQUENCE_WORDS = {"then", "so", "thus", "therefore", "hence", "but", "not", "get", "gives", "since", "because"}
 
 
@@ -220,8 +293,11 @@ def _phrase_answer(text: str) -> str | None:
     # up to the end of the line or a sentence-ending full stop (not one inside $...$)
     line = rest.split("\n", 1)[0]
     cut = None
+    dollars, seen = 0, 0
     for c in re.finditer(r"\.(?:\s|$)", line):
-        if line[: c.start()].count("$") % 2 == 0:
+        dollars += line.count("$", seen, c.start())  # running count: one pass over the line
+        seen = c.start()
+        if dollars % 2 == 0:
             cut = c
             break
     if cut:
@@ -245,7 +321,7 @@ def _answer_from_line(line: str) -> str | None:
     cut = _first_prose_word(line)
     if cut > 0 and re.search(r"[\d\\$]", line[:cut]):
         line = line[:cut].rstrip(" ,;:")  # "5 because 2+3=5", "12 apples"
-    if looks_like_answer(line) and not _MATH.search(line):
+    if looks_like_answer(line) and not _has_math(line):
         return line
     # "The volume of $ABCD$ is 120": the part after the last " is "
     parts = re.split(r"\s(?:is|are|equals|be)\s", line)
@@ -255,7 +331,7 @@ def _answer_from_line(line: str) -> str | None:
             inner = _math_answer(tail)
             if inner is not None and tail.strip("$ ").strip() and tail.lstrip().startswith(("$", "\\(", "\\[")):
                 return inner
-            if looks_like_answer(tail) and not _MATH.search(tail):
+            if looks_like_answer(tail) and not _has_math(tail):
                 return tail
     inner = _math_answer(line)
     if inner is not None:
@@ -266,13 +342,7 @@ def _answer_from_line(line: str) -> str | None:
 
 
 def _math_answer(text: str) -> str | None:
-    spans = []
-    for m in _MATH.finditer(text):
-        content = next(g for g in m.groups() if g is not None)
-        if content.strip():
-            spans.append((m.start(), m.end(), content.strip()))
-        if len(spans) > 5000:
-            break
+    spans = [(a, b, c.strip()) for a, b, c in math_spans(text, limit=5001) if c.strip()]
     if not spans:
         return None
     if len(spans) >= 2 and spans[-1][0] - spans[-2][1] <= 40 and _APPROX_GLOSS.match(text[spans[-2][1]: spans[-1][0]]):
@@ -348,11 +418,14 @@ def _clean(ans: str | None) -> str | None:
     return a or None
 
 
+# Possessive ``*+`` and a same-line ``^[^\S\n]*`` keep these linear: with plain ``\s*`` runs
+# next to each other (or ``^\s*`` crossing lines) a long run of blanks was rescanned from
+# every start.  They find exactly the letters the backtracking forms found.
 _CHOICE_PATTERNS = [
-    r"\\boxed\s*\{\s*(?:\\text(?:bf)?\s*\{)?\s*\(?([A-Z])\)?\s*\}?\s*\}",
-    r"(?i:answer|option|choice|choose|select|pick)(?i:\s+is)?\s*[:\s]*\(?\*{0,2}\s*\(?([A-Z])\b\)?",
+    r"\\boxed\s*+\{\s*+(?:\\text(?:bf)?\s*+\{)?\s*+\(?([A-Z])\)?\s*+\}?\s*+\}",
+    r"(?i:answer|option|choice|choose|select|pick)(?i:\s+is)?[:\s]*+\(?\*{0,2}\s*+\(?([A-Z])\b\)?",
     r"\(([A-Z])\)",
-    r"(?m)^\s*\**([A-Z])[).:]",
+    r"(?m)^[^\S\n]*+\**([A-Z])[).:]",
 ]
 
 

@@ -6,7 +6,12 @@ factorials, trig of astronomically large arguments) before any arithmetic is att
 The subprocess deadline in :mod:`ttrl_math.sandbox` is the second, independent line.
 """
 
-MAX_RESPONSE_CHARS = 200_000  #: extraction only looks at the last this-many characters
+#: Extraction only looks at the last this-many characters of a response.  The final answer
+#: sits at the end (TTRL's rollouts are <= 3K tokens, ~12K characters; a reasoning model's
+#: answer follows ``</think>``), and extraction is linear in this length, so it is also what
+#: bounds extraction time: measured ~30 ms for 32K characters of unclosed ``\[``, ~10x that
+#: for 200K (benchmarks/results/hostile.md), which a 64-answer group cannot afford.
+MAX_RESPONSE_CHARS = 32_000
 MAX_ANSWER_CHARS = 2_000  #: an extracted answer longer than this abstains
 MAX_TOKENS = 600  #: token budget of one answer
 MAX_DEPTH = 40  #: bracket / recursion nesting
@@ -20,3 +25,10 @@ MAX_ELEMENTS = 200  #: elements of a tuple / set / list
 PRECISION_DPS = 30  #: mpmath working precision (decimal digits)
 KEY_DIGITS = 12  #: significant digits of numeric fingerprints used in bucket keys
 ANSWER_TIMEOUT_S = 1.0  #: per-answer wall-clock bound in the worker subprocess
+#: The equivalence stage of one group (representatives compared pairwise) stops merging at
+#: this wall-clock deadline; the rest stays in canonical-key classes (a missed merge, never
+#: a wrong one) and the group's stats report ``equivalence_truncated``.
+GROUP_EQUIVALENCE_S = 2.0
+#: Time one answer (one representative) may spend being compared with the earlier ones; it
+#: also bounds any single comparison.
+ANSWER_EQUIVALENCE_S = 0.25

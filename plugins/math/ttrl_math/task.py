@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import warnings
 from fractions import Fraction
 from typing import Any, Hashable, Mapping, Sequence
 
 from ttrl_kit import AnswerClasses, ConfigError, KeyedTask, group_by_key
 
-from ttrl_math import compare
+from ttrl_math import compare, limits
 from ttrl_math.extract import extract
 
 TTRL_SUFFIX = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -154,17 +155,22 @@ class MathTask(KeyedTask):
 
     def equivalent(self, a: str, b: str) -> bool:
         info = self.infos([a, b])
-        return compare.equivalent(info[a], info[b])
+        return compare.equivalent(info[a], info[b], deadline=time.monotonic() + limits.ANSWER_EQUIVALENCE_S)
 
     def group_answers(self, answers: Sequence[str | None]) -> AnswerClasses:
         present = [a for a in answers if isinstance(a, str)]
         info = self.infos(present)
         keys = {a: compare.bucket_key(info[a]) for a in info}
+        # The equivalence stage has a group deadline and a per-answer budget (limits.py); what
+        # they cut off stays in canonical-key classes and the group's stats say so.
+        deadline = time.monotonic() + limits.GROUP_EQUIVALENCE_S
         return group_by_key(
             answers,
             lambda a: keys.get(a),
-            _SymmetricOnce(info),
+            _SymmetricOnce(info, deadline),
             max_checks=self.max_equivalence_checks,
+            deadline=deadline,
+            answer_budget_s=limits.ANSWER_EQUIVALENCE_S,
         )
 
     def is_correct(self, answer: str | None, gold: str) -> bool:
@@ -175,21 +181,26 @@ class MathTask(KeyedTask):
         gi, pi = info[g], info[answer]
         if gi is None or pi is None:
             return False
-        return compare.equivalent(gi, pi) and not compare.grading_rejects(gi, pi)
+        deadline = time.monotonic() + limits.ANSWER_EQUIVALENCE_S
+        return compare.equivalent(gi, pi, deadline=deadline) and not compare.grading_rejects(gi, pi)
 
 
 class _SymmetricOnce:
     """``group_by_key`` asks ``eq(a, b) or eq(b, a)``; ours is symmetric already, so the
     second call is answered from a cache instead of recomputed."""
 
-    def __init__(self, info: dict[str, dict | None]):
+    def __init__(self, info: dict[str, dict | None], deadline: float | None = None):
         self.info = info
+        self.deadline = deadline
         self.memo: dict[tuple[str, str], bool] = {}
 
     def __call__(self, a: str, b: str) -> bool:
         k = (b, a)
         if k in self.memo:
             return self.memo[k]
-        r = compare.equivalent(self.info.get(a), self.info.get(b))
+        pair_deadline = time.monotonic() + limits.ANSWER_EQUIVALENCE_S
+        if self.deadline is not None:
+            pair_deadline = min(pair_deadline, self.deadline)
+        r = compare.equivalent(self.info.get(a), self.info.get(b), deadline=pair_deadline)
         self.memo[(a, b)] = r
         return r
