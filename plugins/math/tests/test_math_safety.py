@@ -182,3 +182,79 @@ def test_falls_back_in_process_when_no_subprocess_can_start(monkeypatch):
         cls = task.group_answers(["\\frac{1}{2}", "0.5", "\\sqrt{2}"])
     assert cls.class_of == (0, 0, 1)
     monkeypatch.setattr(sb, "_DEFAULT", None)
+
+
+def test_worker_crash_and_garbage_cost_one_answer_each(monkeypatch):
+    """A worker that dies or answers garbage mid-batch: that answer abstains, the worker is
+    restarted, the other answers are still read, and nothing is raised."""
+    monkeypatch.setenv("TTRL_MATH_WORKER_EXIT_TOKEN", "__exit__")
+    monkeypatch.setenv("TTRL_MATH_WORKER_GARBLE_TOKEN", "__garble__")
+    w = Worker(timeout_s=5.0)
+    try:
+        out = w.canonicalize_many(["\\frac{1}{2}", "__exit__", "\\sqrt{4}", "__garble__", "x+1"])
+        assert out[1] is None and out[3] is None
+        assert out[0]["v"][:3] == ["q", 1, 2] and out[2]["v"][:3] == ["q", 2, 1] and out[4]["v"][0] == "e"
+        assert w.restarts >= 3  # first start + one after each failure
+    finally:
+        w.close()
+
+
+def test_worker_that_fails_every_answer_gives_up_after_a_few_restarts(monkeypatch):
+    monkeypatch.setenv("TTRL_MATH_WORKER_EXIT_TOKEN", "__exit__")
+    import ttrl_math.sandbox as sb
+
+    w = Worker(timeout_s=5.0)
+    try:
+        out = w.canonicalize_many(["__exit__"] * 20 + ["1/2"])
+        assert out == [None] * 21
+        assert w.restarts <= sb.MAX_RESTARTS_PER_CALL + 1
+        assert w.canonicalize_many(["\\frac{1}{2}"])[0]["v"][:3] == ["q", 1, 2]  # next call: fresh worker
+    finally:
+        w.close()
+
+
+def test_worker_killed_from_outside_between_calls_is_restarted():
+    w = Worker(timeout_s=5.0)
+    try:
+        assert w.canonicalize_many(["\\frac{1}{2}"])[0] is not None
+        assert w._proc is not None
+        w._proc.kill()
+        w._proc.wait()
+        assert w.canonicalize_many(["\\sqrt{9}"])[0]["v"][:3] == ["q", 3, 1]
+    finally:
+        w.close()
+
+
+def _score_with_many_fds(n_fds: int) -> tuple[int, tuple]:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n_fds + 100 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n_fds + 100, hard))
+    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(n_fds)]
+    try:
+        import ttrl_math.sandbox as sb
+
+        sb._DEFAULT = None  # a fresh worker: its pipes get descriptor numbers above 1024
+        scorer = GroupScorer.from_names("math", "majority")
+        scorer.task.clear_cache()
+        r = scorer.score(["\\boxed{\\frac{1}{2}}", "the answer is 0.5", "\\boxed{\\sqrt{2}}", "$x^2+1$"])
+        worker = sb.default_worker()
+        return worker._proc.stdout.fileno() if worker._proc else -1, r.classes.class_of
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def test_math_scoring_works_with_1100_open_file_descriptors():
+    """``select.select`` raises ValueError for descriptors >= 1024 (Ray/vLLM processes hold
+    that many); the worker's pipes must work there."""
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 1300:
+        pytest.skip("hard RLIMIT_NOFILE below 1300")
+    ctx = multiprocessing.get_context("spawn")  # a fresh process: the fds and the worker stay there
+    with ctx.Pool(1) as pool:
+        fd, class_of = pool.apply(_score_with_many_fds, (1100,))
+    assert fd >= 1024
+    assert class_of == (0, 0, 1, 2)

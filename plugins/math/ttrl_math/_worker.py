@@ -28,8 +28,11 @@ def main() -> None:
 
     from ttrl_math.canon import canonicalize
 
-    # Test seam: lets the test-suite prove the deadline works without a real slow input.
+    # Test seams: let the test-suite prove the deadline and the crash handling work without
+    # a real slow or crashing input (an answer equal to the token sleeps / exits / garbles).
     sleep_token = os.environ.get("TTRL_MATH_WORKER_SLEEP_TOKEN")
+    exit_token = os.environ.get("TTRL_MATH_WORKER_EXIT_TOKEN")
+    garble_token = os.environ.get("TTRL_MATH_WORKER_GARBLE_TOKEN")
 
     # The protocol owns the real stdout; anything a library prints goes to stderr, so it
     # can never be mistaken for a result line.
@@ -48,6 +51,12 @@ def main() -> None:
         for k, ans in enumerate(items):
             if sleep_token and ans == sleep_token:
                 time.sleep(3600)
+            if exit_token and ans == exit_token:
+                os._exit(3)
+            if garble_token and ans == garble_token:
+                out.write(b"\x00not json\n")
+                out.flush()
+                continue
             try:
                 info = canonicalize(ans, choices)
             except Exception:  # defensive: one bad answer must not end the worker

@@ -2,7 +2,7 @@
 
 Canonicalisation of anything beyond a plain number runs in a persistent worker subprocess
 (``python -m ttrl_math._worker``) that is fed JSON lines over a pipe.  The parent waits for
-each answer with ``select`` and a deadline; an answer that overruns it gets ``None``
+each answer through :mod:`selectors` with a deadline; an answer that overruns it gets ``None``
 (abstain), the worker is killed and a fresh one is started for the rest of the batch.
 
 Why a plain ``subprocess`` and not ``multiprocessing``: it works inside daemonic processes
@@ -16,7 +16,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import select
+import selectors
 import subprocess
 import sys
 import threading
@@ -26,17 +26,37 @@ from typing import Sequence
 from ttrl_math import limits
 
 
+class WorkerUnavailable(RuntimeError):
+    """No worker subprocess could be started for this call (the caller may parse in-process)."""
+
+
+#: Restarts one ``canonicalize_many`` call may make after a worker failure before the
+#: rest of its answers abstain (a worker that dies on every answer must not cost a
+#: restart per answer).
+MAX_RESTARTS_PER_CALL = 3
+
+
 class Worker:
-    """One persistent canonicalisation subprocess with a per-answer deadline."""
+    """One persistent canonicalisation subprocess with a per-answer deadline.
+
+    Every pipe operation waits through :mod:`selectors` (epoll/kqueue/poll, never
+    ``select.select``, which fails for file descriptors >= 1024 -- routine in Ray, vLLM and
+    DeepSpeed processes) and has a deadline.  Any failure of the worker or its pipes --
+    a crash, a timeout, a broken or closed pipe, a garbled reply -- costs only the answer in
+    flight (it abstains, ``None``) and a restart; nothing is raised to the caller except
+    :class:`WorkerUnavailable` when no worker can be started at all.
+    """
 
     def __init__(self, timeout_s: float = limits.ANSWER_TIMEOUT_S, start_timeout_s: float = 30.0):
         self.timeout_s = timeout_s
         self.start_timeout_s = start_timeout_s
         self._proc: subprocess.Popen | None = None
+        self._sel: selectors.BaseSelector | None = None
         self._buf = b""
         self._lock = threading.Lock()
         self.restarts = 0
         self.timeouts = 0
+        self.failures = 0
         self._rid = 0
 
     # -- process management
@@ -53,15 +73,29 @@ class Worker:
             close_fds=True,
         )
         self._buf = b""
+        try:
+            assert self._proc.stdout is not None and self._proc.stdin is not None
+            os.set_blocking(self._proc.stdin.fileno(), False)
+            self._sel = selectors.DefaultSelector()
+            self._sel.register(self._proc.stdout.fileno(), selectors.EVENT_READ)
+        except (OSError, ValueError) as exc:
+            self._kill()
+            raise WorkerUnavailable(f"math worker pipes unusable: {exc}") from None
         line = self._readline(time.monotonic() + self.start_timeout_s)
         if line != b"ready":
             self._kill()
-            raise RuntimeError("math worker failed to start")
+            raise WorkerUnavailable("math worker failed to start")
 
     def _kill(self) -> None:
-        p = self._proc
+        p, sel = self._proc, self._sel
         self._proc = None
+        self._sel = None
         self._buf = b""
+        if sel is not None:
+            try:
+                sel.close()
+            except (OSError, ValueError):
+                pass
         if p is None:
             return
         try:
@@ -70,57 +104,108 @@ class Worker:
             pass
         try:
             p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, OSError):
             pass
         for f in (p.stdin, p.stdout):
             try:
-                f.close()
-            except OSError:
+                if f is not None:
+                    f.close()
+            except (OSError, ValueError):
                 pass
 
     def close(self) -> None:
         with self._lock:
             self._kill()
 
+    def _alive(self) -> bool:
+        try:
+            return self._proc is not None and self._sel is not None and self._proc.poll() is None
+        except OSError:
+            return False
+
     def _readline(self, deadline: float) -> bytes | None:
-        assert self._proc is not None and self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                return None
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return None  # worker died
-            self._buf += chunk
+        """One reply line, or ``None`` on timeout, EOF or any pipe error."""
+        if self._proc is None or self._proc.stdout is None or self._sel is None:
+            return None
+        try:
+            fd = self._proc.stdout.fileno()
+            while b"\n" not in self._buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                if not self._sel.select(left):
+                    continue  # woken early (or a spurious wake-up): the deadline decides
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    return None  # worker died
+                self._buf += chunk
+                if len(self._buf) > (64 << 20):
+                    return None  # no reply line is this long: a broken worker
+        except (OSError, ValueError):
+            return None
         line, _, self._buf = self._buf.partition(b"\n")
         return line
 
+    def _write(self, data: bytes, deadline: float) -> bool:
+        """Write a request through the non-blocking pipe, waiting with a deadline."""
+        if self._proc is None or self._proc.stdin is None:
+            return False
+        try:
+            fd = self._proc.stdin.fileno()
+            with selectors.DefaultSelector() as sel:
+                sel.register(fd, selectors.EVENT_WRITE)
+                view = memoryview(data)
+                while view:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    if not sel.select(left):
+                        continue
+                    try:
+                        n = os.write(fd, view)
+                    except BlockingIOError:
+                        continue
+                    view = view[n:]
+        except (OSError, ValueError):
+            return False
+        return True
+
     # -- work
     def canonicalize_many(self, answers: Sequence[str], choices: str | None = None) -> list[dict | None]:
-        """Canonical infos for ``answers`` (``None`` for unreadable or timed-out ones)."""
+        """Canonical infos for ``answers`` (``None`` for unreadable, timed-out or lost ones)."""
         results: list[dict | None] = [None] * len(answers)
         with self._lock:
             start = 0
+            restarts = 0
             while start < len(answers):
-                if self._proc is None or self._proc.poll() is not None:
+                if not self._alive():
                     self._kill()
-                    self._start()
+                    if restarts > MAX_RESTARTS_PER_CALL:
+                        self.failures += len(answers) - start
+                        break  # the rest abstain
+                    try:
+                        self._start()
+                    except (OSError, ValueError, subprocess.SubprocessError, WorkerUnavailable) as exc:
+                        self._kill()
+                        if start == 0:
+                            raise WorkerUnavailable(str(exc)) from None
+                        self.failures += len(answers) - start
+                        break
                     self.restarts += 1
+                    restarts += 1
                 todo = list(range(start, len(answers)))
                 self._rid += 1
                 rid = self._rid
-                req = json.dumps({"items": [answers[i] for i in todo], "choices": choices, "rid": rid},
-                                 ensure_ascii=True)
                 try:
-                    assert self._proc is not None and self._proc.stdin is not None
-                    self._proc.stdin.write(req.encode("ascii") + b"\n")
-                    self._proc.stdin.flush()
-                except (BrokenPipeError, OSError):
+                    req = json.dumps({"items": [answers[i] for i in todo], "choices": choices, "rid": rid},
+                                     ensure_ascii=True).encode("ascii") + b"\n"
+                except (TypeError, ValueError, UnicodeError):
+                    req = b""
+                if not req or not self._write(req, time.monotonic() + self.start_timeout_s):
+                    # the request could not be sent: the first answer abstains, restart for the rest
+                    self.failures += 1
                     self._kill()
+                    start += 1
                     continue
                 for k, i in enumerate(todo):
                     line = self._readline(time.monotonic() + self.timeout_s)
@@ -133,15 +218,18 @@ class Worker:
                     try:
                         msg = json.loads(line)
                         ok = msg["rid"] == rid and msg["k"] == k
-                    except (ValueError, KeyError, TypeError):
+                        info = msg["r"]
+                        ok = ok and (info is None or isinstance(info, dict))
+                    except (ValueError, KeyError, TypeError, RecursionError):
                         ok = False
                     if not ok:
                         # out of step (should not happen): never pair a result with the wrong
                         # answer; drop this one and restart the worker for the rest
+                        self.failures += 1
                         self._kill()
                         start = i + 1
                         break
-                    results[i] = msg["r"]
+                    results[i] = info
                     start = i + 1
         return results
 

@@ -136,15 +136,13 @@ class MathTask(KeyedTask):
             w.timeout_s = self.timeout_s
             try:
                 return w.canonicalize_many(answers, self.choices)
-            except (OSError, RuntimeError) as exc:
+            except Exception as exc:  # WorkerUnavailable, or anything else the pipe threw
                 # No subprocess possible here (sandboxed runtime): fall back to in-process
                 # parsing, which the hard input limits still bound; say so once.
                 if not MathTask._warned:
                     MathTask._warned = True
                     warnings.warn(f"math: worker subprocess unavailable ({exc}); parsing in-process", RuntimeWarning)
-        from ttrl_math.canon import canonicalize
-
-        return [canonicalize(a, self.choices) for a in answers]
+        return [_canonicalize_here(a, self.choices) for a in answers]
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -183,6 +181,15 @@ class MathTask(KeyedTask):
             return False
         deadline = time.monotonic() + limits.ANSWER_EQUIVALENCE_S
         return compare.equivalent(gi, pi, deadline=deadline) and not compare.grading_rejects(gi, pi)
+
+
+def _canonicalize_here(answer: str, choices: str | None) -> dict | None:
+    from ttrl_math.canon import canonicalize
+
+    try:
+        return canonicalize(answer, choices)
+    except Exception:  # untrusted text: a reader failure is an abstention
+        return None
 
 
 class _SymmetricOnce:
