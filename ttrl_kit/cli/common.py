@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from contextlib import contextmanager
@@ -38,11 +39,20 @@ def task_options(args: argparse.Namespace) -> dict[str, Any]:
 
 @contextmanager
 def output_stream(path: str | None) -> Iterator[IO[str]]:
-    """Write to ``path`` atomically (temp file then rename), or to stdout."""
+    """Where a command writes its rows: nothing appears unless the whole command succeeds.
+
+    To a file: a temporary sibling renamed over ``path`` at the end.  To stdout: rows are
+    kept in memory and printed at the end, so a failure found at row 900 leaves stdout
+    empty rather than holding 899 rows of a failed command."""
     if path is None:
-        yield sys.stdout
+        buf = io.StringIO()
+        yield buf
+        sys.stdout.write(buf.getvalue())
+        sys.stdout.flush()
         return
     target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{target}: --output is a directory, expected a file path")
     tmp = target.with_name(target.name + ".partial")
     try:
         fh = tmp.open("w", encoding="utf-8")
@@ -51,14 +61,23 @@ def output_stream(path: str | None) -> Iterator[IO[str]]:
     try:
         with fh:
             yield fh
-        tmp.replace(target)
+        try:
+            tmp.replace(target)
+        except OSError as exc:
+            raise ConfigError(f"{target}: cannot write: {exc.strerror}") from None
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
 def dump(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+    """One output row as JSON (UTF-8 text; ``\\u`` escapes only where a value cannot be UTF-8)."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True)
+    return text
 
 
 def print_table(rows: list[tuple[str, str]], stream: IO[str]) -> None:

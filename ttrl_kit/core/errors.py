@@ -17,3 +17,8 @@ class InputError(TTRLError):
 
 class UnknownNameError(ConfigError):
     """An unknown task/estimator/dataset name; the message lists the ones that exist."""
+
+
+class PluginError(TTRLError):
+    """A plugin did something no plugin may do (e.g. raised ``SystemExit`` from a task
+    method); the message names the plugin and what it raised."""

@@ -43,13 +43,76 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             lineno += 1
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{p}:{lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+            obj = parse_json_line(line, f"{p}:{lineno}")
             if not isinstance(obj, dict):
                 raise InputError(f"{p}:{lineno}: expected a JSON object, got {_describe(obj)}")
             yield lineno, obj
+
+
+#: Deepest nesting accepted in a record.  Real records are a few levels deep; a line nested
+#: hundreds deep breaks ``json.dumps`` (and any recursive code) on the way out.
+MAX_NESTING = 100
+#: Most values (strings, numbers, containers) checked in one record or config file.
+MAX_VALUES = 2_000_000
+
+
+def parse_json_line(line: str, where: str) -> Any:
+    """One JSON value, checked so that everything downstream can take it: no lone surrogate
+    (it cannot be written as UTF-8), no nesting deeper than :data:`MAX_NESTING`.  Every
+    problem is one :class:`InputError` naming ``where`` (and the field when there is one)."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{where}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit conversion limit
+        raise InputError(f"{where}: invalid JSON: {' '.join(str(exc).split())[:200]}") from None
+    check_value(obj, where)
+    return obj
+
+
+def _field_path(path: tuple[Any, ...]) -> str:
+    if not path:
+        return "the record"
+    return "field " + repr(path[0]) + "".join(f"[{k!r}]" for k in path[1:])
+
+
+def _bad_unicode(text: str) -> str | None:
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"not valid Unicode (lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start})"
+    return None
+
+
+def check_value(obj: Any, where: str) -> None:
+    """Raise :class:`InputError` for a lone surrogate anywhere in ``obj`` (keys included) or
+    nesting deeper than :data:`MAX_NESTING`; the message names the field.  Iterative, so a
+    deep value cannot exhaust the stack while being checked."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(obj, ())]
+    seen = 0
+    while stack:
+        value, path = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:  # YAML aliases can make a small file a huge (shared) tree
+            raise InputError(f"{where}: {_field_path(path[:1])}: more than {MAX_VALUES} values")
+        if len(path) > MAX_NESTING:
+            raise InputError(f"{where}: {_field_path(path[:1])}: nested more than {MAX_NESTING} levels deep")
+        if isinstance(value, str):
+            bad = _bad_unicode(value)
+            if bad:
+                raise InputError(f"{where}: {_field_path(path)}: {bad}")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                bad = _bad_unicode(k) if isinstance(k, str) else None
+                if bad:
+                    raise InputError(f"{where}: {_field_path(path)}: key {k.encode('utf-8', 'backslashreplace').decode()!r}: {bad}")
+                stack.append((v, path + (k,)))
+        elif isinstance(value, list):
+            stack.extend((v, path + (i,)) for i, v in enumerate(value))
 
 
 def require(obj: Mapping[str, Any], field: str, kind: type | tuple[type, ...], where: str, *, optional: bool = False) -> Any:
@@ -83,12 +146,23 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: config file not found")
-    text = p.read_text(encoding="utf-8")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{p}:{line}: not valid UTF-8 ({exc.reason})") from None
     if p.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{p}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        except (RecursionError, ValueError) as exc:
+            msg = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:200]
+            raise ConfigError(f"{p}: invalid JSON: {msg}") from None
     else:
         import yaml
 
@@ -99,19 +173,31 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
             line = f":{mark.line + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise ConfigError(f"{p}{line}: invalid YAML: {problem}") from None
+        except (RecursionError, ValueError, TypeError) as exc:  # deep nesting, a 5000-digit integer, ...
+            msg = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:200]
+            raise ConfigError(f"{p}: invalid YAML: {msg}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping at the top level, got {_describe(data)}")
+    try:
+        check_value(data, str(p))
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     return data
 
 
 def parse_option_value(text: str) -> Any:
     """``k=v`` values: JSON where it parses (numbers, true/false, null, lists), else the string."""
     try:
-        return json.loads(text)
-    except (json.JSONDecodeError, ValueError):
+        value = json.loads(text)
+    except (json.JSONDecodeError, ValueError, RecursionError):
         return text
+    try:
+        check_value(value, "option value")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    return value
 
 
 def parse_options(pairs: list[str] | None, flag: str = "--option") -> dict[str, Any]:

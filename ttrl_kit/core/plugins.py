@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 import pluggy
 
 from ttrl_kit.core import builtin_plugin, hookspecs
-from ttrl_kit.core.errors import ConfigError, TTRLError, UnknownNameError
+from ttrl_kit.core.errors import ConfigError, PluginError, TTRLError, UnknownNameError
 from ttrl_kit.core.estimators import Estimator
 from ttrl_kit.core.records import PluginFailure, PluginInfo, Registration
 from ttrl_kit.core.task import Task
@@ -47,7 +47,9 @@ class PluginRegistry:
                 dist = (ep.dist.name, ep.dist.version) if ep.dist is not None else (None, None)
                 try:
                     module = ep.load()
-                except Exception as exc:  # a broken plugin must not break the others
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:  # a broken plugin (even one calling sys.exit) must not break the others
                     self.failures.append(PluginFailure(ep.name, dist[0], "import", _one_line(exc)))
                     continue
                 self._register_plugin(ep.name, module, dist)
@@ -63,7 +65,9 @@ class PluginRegistry:
             return
         try:
             self.pm.register(module, name=name)
-        except Exception as exc:  # e.g. pluggy.PluginValidationError for an unknown hook
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # e.g. pluggy.PluginValidationError for an unknown hook
             self.failures.append(PluginFailure(name, dist[0], "register", _one_line(exc)))
             return
         self._dist[name] = dist
@@ -86,7 +90,9 @@ class PluginRegistry:
 
             try:
                 impl.function(register=register)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 self.failures.append(PluginFailure(plugin_name, self._dist.get(plugin_name, (None, None))[0], hook_name, _one_line(exc)))
                 continue
             for reg in pending:
@@ -133,9 +139,11 @@ class PluginRegistry:
             return reg.factory(**dict(options or {}))
         except TTRLError:
             raise
+        except KeyboardInterrupt:
+            raise
         except TypeError as exc:
             raise ConfigError(f"{kind[:-1]} {name!r}: bad options {dict(options or {})!r}: {exc}") from None
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too: a plugin never ends the process
             raise ConfigError(f"{kind[:-1]} {name!r} (plugin {reg.plugin}) failed to build: {_one_line(exc)}") from None
 
     def task(self, name: str, **options: Any) -> Task:
@@ -145,7 +153,25 @@ class PluginRegistry:
         return self._build("estimators", name, options)
 
     def dataset_loader(self, name: str) -> Callable[..., list[dict[str, Any]]]:
-        return self._lookup("datasets", name).factory
+        reg = self._lookup("datasets", name)
+        return _isolated(reg.factory, f"dataset {name!r} (plugin {reg.plugin})")
+
+
+def _isolated(fn: Callable[..., Any], what: str) -> Callable[..., Any]:
+    """``fn`` with any ``BaseException`` but KeyboardInterrupt (a plugin calling ``sys.exit``,
+    say) turned into a one-line :class:`PluginError`; ordinary exceptions pass unchanged so
+    callers keep handling them as before."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (Exception, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            raise PluginError(f"{what} raised {_one_line(exc)}") from None
+
+    call.__wrapped__ = fn  # type: ignore[attr-defined]
+    return call
 
 
 def _dist_of(name: str) -> tuple[str | None, str | None]:

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from typing import Any, Hashable, Mapping, Sequence
 
 from ttrl_kit.core import metrics
+from ttrl_kit.core.errors import PluginError
 from ttrl_kit.core.estimators import Estimator
 from ttrl_kit.core.plugins import PluginRegistry, get_registry
 from ttrl_kit.core.records import GroupResult
@@ -43,7 +44,9 @@ class GroupScorer:
             return None
         try:
             answer = self.task.extract_answer(response)
-        except Exception:
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # SystemExit from a plugin too: the sample abstains
             return None
         return answer if isinstance(answer, str) and answer.strip() else None
 
@@ -56,8 +59,8 @@ class GroupScorer:
         id: Any = None,
     ) -> GroupResult:
         answers = tuple(self.extract(r) for r in responses)
-        classes = self.task.group_answers(answers)
-        estimate = self.estimator.estimate(classes, n_train)
+        classes = _plugin_call(self.task.group_answers, answers, what=f"task {self._name(self.task)} group_answers")
+        estimate = _plugin_call(self.estimator.estimate, classes, n_train, what=f"estimator {self._name(self.estimator)}")
         if classes.stats:  # the task's own numbers (e.g. a truncated equivalence stage) are logged too
             estimate = dataclasses.replace(estimate, stats={**estimate.stats, **classes.stats})
         if gold is None:
@@ -78,10 +81,16 @@ class GroupScorer:
             reward_accuracy=metrics.reward_accuracy(rewarded, sample_correct[:k]),
         )
 
+    @staticmethod
+    def _name(obj: Any) -> str:
+        return repr(getattr(obj, "name", type(obj).__name__))
+
     def _correct(self, answer: str, gold: str) -> bool:
         try:
             return bool(self.task.is_correct(answer, gold))
-        except Exception:
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # a grader failure (even SystemExit from a plugin) is a wrong answer
             return False
 
     def score_groups(
@@ -102,6 +111,18 @@ class GroupScorer:
             gold = golds.get(gid) if golds else None
             out[gid] = (idx, self.score([responses[i] for i in idx], gold=gold, n_train=n_train, id=gid))
         return out
+
+
+def _plugin_call(fn: Any, *args: Any, what: str) -> Any:
+    """Call plugin code; ordinary exceptions pass unchanged (callers report them as before),
+    but a ``BaseException`` other than KeyboardInterrupt (``sys.exit`` in a plugin) becomes a
+    one-line :class:`PluginError` instead of silently ending the engine or the command."""
+    try:
+        return fn(*args)
+    except (Exception, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        raise PluginError(f"{what} raised {type(exc).__name__}: {exc}"[:500]) from None
 
 
 def group_indices(ids: Sequence[Hashable]) -> "OrderedDict[Hashable, list[int]]":

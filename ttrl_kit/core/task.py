@@ -112,7 +112,9 @@ def group_by_key(
         if a is not None:
             try:
                 k = key(a)
-            except Exception:  # untrusted text: a failing key is an abstention
+            except KeyboardInterrupt:
+                raise
+            except BaseException:  # untrusted text (or a plugin's sys.exit): a failing key is an abstention
                 k = None
         keys.append(k)
 
@@ -158,7 +160,9 @@ def group_by_key(
                     same = equivalent(bucket_rep[i], bucket_rep[j]) or equivalent(
                         bucket_rep[j], bucket_rep[i]
                     )
-                except Exception:
+                except KeyboardInterrupt:
+                    raise
+                except BaseException:
                     same = False
                 if same:
                     ri, rj = find(i), find(j)
