@@ -7,6 +7,7 @@ callers decide whether to stop (CLI) or skip and count (engines).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -26,7 +27,7 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     object raises :class:`InputError` naming ``path:line``."""
     p = Path(path)
     try:
-        fh = p.open("r", encoding="utf-8", errors="strict")
+        fh = p.open("rb")
     except FileNotFoundError:
         raise InputError(f"{p}: file not found") from None
     except OSError as exc:
@@ -35,12 +36,16 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         lineno = 0
         while True:
             try:
-                line = fh.readline()
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{p}:{lineno + 1}: not valid UTF-8 ({exc.reason})") from None
-            if not line:
+                raw = fh.readline()
+            except OSError as exc:
+                raise InputError(f"{p}:{lineno + 1}: cannot read: {exc.strerror}") from None
+            if not raw:
                 return
             lineno += 1
+            try:  # decoded line by line, so the error names the line the bad byte is on
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{p}:{lineno}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
             if not line.strip():
                 continue
             obj = parse_json_line(line, f"{p}:{lineno}")
@@ -61,15 +66,57 @@ def parse_json_line(line: str, where: str) -> Any:
     (it cannot be written as UTF-8), no nesting deeper than :data:`MAX_NESTING`.  Every
     problem is one :class:`InputError` naming ``where`` (and the field when there is one)."""
     try:
-        obj = json.loads(line)
+        obj = json.loads(line, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise InputError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:
-        raise InputError(f"{where}: invalid JSON: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer over Python's 4300-digit conversion limit
+        key = _deep_key(line)
+        field = f"field {key!r}: " if key is not None else ""
+        raise InputError(f"{where}: {field}nested more than {MAX_NESTING} levels deep") from None
+    except ValueError as exc:
         raise InputError(f"{where}: invalid JSON: {' '.join(str(exc).split())[:200]}") from None
     check_value(obj, where)
     return obj
+
+
+class _HugeInt(str):
+    """An integer literal longer than Python converts (``sys.get_int_max_str_digits``); kept
+    as text so that :func:`check_value` can name its field."""
+
+
+def _parse_int(text: str) -> int | _HugeInt:
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    if limit and len(text.lstrip("-")) > limit:
+        return _HugeInt(text)
+    return int(text)
+
+
+def _deep_key(line: str) -> str | None:
+    """The top-level key whose value is nested too deeply (one linear scan, only run after the
+    JSON parser gave up)."""
+    depth, i, n = 0, 0, len(line)
+    last_key: str | None = None
+    while i < n:
+        c = line[i]
+        if c == '"':
+            j = i + 1
+            while j < n and line[j] != '"':
+                j += 2 if line[j] == "\\" else 1
+            if depth == 1:
+                try:
+                    last_key = json.loads(line[i: j + 1])
+                except (ValueError, RecursionError):
+                    last_key = None
+            i = j + 1
+            continue
+        if c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return last_key
+        elif c in "]}":
+            depth -= 1
+        i += 1
+    return last_key
 
 
 def _field_path(path: tuple[Any, ...]) -> str:
@@ -101,6 +148,9 @@ def check_value(obj: Any, where: str) -> None:
             raise InputError(f"{where}: {_field_path(path[:1])}: more than {MAX_VALUES} values")
         if len(path) > MAX_NESTING:
             raise InputError(f"{where}: {_field_path(path[:1])}: nested more than {MAX_NESTING} levels deep")
+        if isinstance(value, _HugeInt):
+            raise InputError(f"{where}: {_field_path(path)}: an integer with {len(value.lstrip('-'))} digits "
+                             f"(at most {sys.get_int_max_str_digits()} are read)")
         if isinstance(value, str):
             bad = _bad_unicode(value)
             if bad:
