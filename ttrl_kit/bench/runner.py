@@ -23,6 +23,7 @@ from ttrl_kit.bench.config import BenchConfig, EstimatorSpec, ModelSpec, TaskSpe
 from ttrl_kit.bench.rollouts import RolloutSet, ensure_rollouts, rollout_key
 from ttrl_kit.bench.sampling import Sampler, load_sampler
 from ttrl_kit.bench.scoring import score_cell
+from ttrl_kit.core.errors import ConfigError
 
 CELL_VERSION = "cell-v2"
 SamplerFactory = Callable[[ModelSpec, int], Sampler]
@@ -113,6 +114,19 @@ def run_bench(
     check_names(cfg, registry)
     modes = tuple(modes or cfg.modes)
     out = Path(out_dir or cfg.output)
+    if sampler_factory is None and not report_only:
+        from ttrl_kit.engines.embedded.models import check_model
+
+        for i, m in enumerate(cfg.models):  # a missing model fails now, not after the first cells
+            try:
+                check_model(m.name)
+            except ConfigError as exc:
+                raise ConfigError(f"{cfg.source}: field 'models[{i}].name': {exc}") from None
+    for p in [out, *out.parents]:
+        if p.exists():
+            if not p.is_dir():
+                raise ConfigError(f"{out}: output directory cannot be created: {p} is a file")
+            break
     out.mkdir(parents=True, exist_ok=True)
     factory = sampler_factory or (lambda spec, seed: load_sampler(spec, seed=seed))
     versions = _plugin_versions(registry)

@@ -47,11 +47,11 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("eval needs --config, or --task, --dataset and --source")
         data = {}
         where = "<command line>"
-    data.setdefault("model", {})
-    data.setdefault("data", {})
-    data.setdefault("task", {})
-    data.setdefault("eval", {})
-    data.setdefault("generation", {})
+    for section in ("model", "data", "task", "eval", "generation", "train"):
+        data.setdefault(section, {})
+        if not isinstance(data[section], dict):
+            got = "null" if data[section] is None else type(data[section]).__name__
+            raise ConfigError(f"{where}: field {section!r}: expected a mapping, got {got}")
     if args.model:
         data["model"]["name"] = args.model
     if args.dtype:
@@ -72,10 +72,13 @@ def run(args: argparse.Namespace) -> int:
         data["generation"]["temperature"] = args.temperature
     if args.max_new_tokens is not None:
         data["generation"]["max_completion_length"] = args.max_new_tokens
-    data.setdefault("train", {})
     data["train"].setdefault("prompts_per_step", 1)
     data["train"].setdefault("micro_batch_size", 1)
     cfg = from_mapping(data, where)
+    if args.output:
+        from ttrl_kit.engines.embedded.run_dir import RunDir
+
+        RunDir(args.output).check_writable()
     result = evaluate_only(cfg, out=args.output, log=lambda m: print(f"ttrl-kit eval: {m}", file=sys.stderr))
     k = cfg.eval.k
     for split, r in result.items():

@@ -41,6 +41,8 @@ def apply_overrides(data: dict[str, Any], pairs: list[str], where: str) -> dict[
         key, value = pair.split("=", 1)
         parts = key.strip().split(".")
         node = data
+        if not all(parts):
+            raise ConfigError(f"--set {pair!r}: empty field name")
         for part in parts[:-1]:
             nxt = node.get(part)
             if nxt is None:
@@ -72,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
         cfg = from_mapping(data, args.config)
         run_dir = Path(args.output or cfg.output.dir or Path("runs") / Path(args.config).stem)
         cfg.output.dir = str(run_dir)
+        from ttrl_kit.engines.embedded.run_dir import RunDir
+
+        RunDir(run_dir).check_writable()
 
     import warnings
 

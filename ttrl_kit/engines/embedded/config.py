@@ -8,6 +8,7 @@ Validation happens before any model is loaded: a typo costs a second, not a mode
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,10 +196,13 @@ def _type_ok(value: Any, hint: Any) -> tuple[bool, Any]:
 
 
 def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
+    if data is None and prefix:
+        # ``model: null`` must not quietly mean "the default model"
+        raise ConfigError(f"{where}: field {prefix.rstrip('.')!r}: expected a mapping, got null (omit the section for defaults)")
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: field {prefix.rstrip('.') or 'top level'!r}: expected a mapping")
+        raise ConfigError(f"{where}: field {prefix.rstrip('.') or 'top level'!r}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not (cls is RunConfig and f.name == "source")}
     unknown = sorted(set(data) - set(fields))
@@ -214,6 +218,8 @@ def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
             kwargs[name] = _build(hint, value, where, key + ".")
             continue
         ok, value = _type_ok(value, hint)
+        if ok and isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{where}: field {key!r}: expected a finite number, got {value!r}")
         if not ok:
             want = str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
             raise ConfigError(f"{where}: field {key!r}: expected {want}, got {value!r}")
@@ -244,8 +250,16 @@ def _err(cfg: RunConfig, field_name: str, msg: str) -> ConfigError:
 def validate_static(cfg: RunConfig) -> None:
     """Checks that need only numbers: group sizes, batch shapes, ranges."""
     t, tr, g = cfg.ttrl, cfg.train, cfg.generation
+    if not cfg.model.name.strip():
+        raise _err(cfg, "model.name", "required (smollm2-135m, tiny-random, a model directory or a hub id)")
     if not cfg.task.name:
         raise _err(cfg, "task.name", "required")
+    if not cfg.data.dataset:
+        raise _err(cfg, "data.dataset", "required (a dataset loader name, see `ttrl-kit plugins`)")
+    if not cfg.data.id_field:
+        raise _err(cfg, "data.id_field", "required")
+    if t.n_votes < 1:
+        raise _err(cfg, "ttrl.n_votes", f"expected >= 1, got {t.n_votes}")
     if not cfg.estimator.name:
         raise _err(cfg, "estimator.name", "required")
     if t.n_train < 2:
@@ -273,6 +287,22 @@ def validate_static(cfg: RunConfig) -> None:
         raise _err(cfg, "train.threads", f"expected 'auto' or an integer >= 1, got {tr.threads!r}")
     if tr.max_minutes is not None and tr.max_minutes <= 0:
         raise _err(cfg, "train.max_minutes", f"expected > 0, got {tr.max_minutes}")
+    if not 0.0 <= tr.warmup_ratio <= 1.0:
+        raise _err(cfg, "train.warmup_ratio", f"expected in [0, 1], got {tr.warmup_ratio}")
+    if tr.weight_decay < 0:
+        raise _err(cfg, "train.weight_decay", f"expected >= 0, got {tr.weight_decay}")
+    if tr.max_grad_norm <= 0:
+        raise _err(cfg, "train.max_grad_norm", f"expected > 0, got {tr.max_grad_norm}")
+    if isinstance(tr.threads, int) and tr.threads > 4096:
+        raise _err(cfg, "train.threads", f"expected at most 4096, got {tr.threads}")
+    if not 0.0 < g.vllm_gpu_memory_utilization <= 1.0:
+        raise _err(cfg, "generation.vllm_gpu_memory_utilization", f"expected in (0, 1], got {g.vllm_gpu_memory_utilization}")
+    if cfg.eval.temperature is not None and not cfg.eval.temperature > 0:
+        raise _err(cfg, "eval.temperature", f"expected > 0 or null, got {cfg.eval.temperature}")
+    if cfg.eval.max_questions is not None and cfg.eval.max_questions < 1:
+        raise _err(cfg, "eval.max_questions", f"expected >= 1 or null, got {cfg.eval.max_questions}")
+    if cfg.output.dir is not None and not cfg.output.dir.strip():
+        raise _err(cfg, "output.dir", "expected a directory path or null, got ''")
     if not (0.0 < g.temperature):
         raise _err(cfg, "generation.temperature", f"expected > 0, got {g.temperature}")
     if not (0.0 < g.top_p <= 1.0):
@@ -294,6 +324,12 @@ def validate_static(cfg: RunConfig) -> None:
         unknown = sorted(set(cfg.data.heldout) - {"dataset", "source", "options", "id_field"})
         if unknown:
             raise _err(cfg, f"data.heldout.{unknown[0]}", "unknown key; known: dataset, id_field, options, source")
+        for key in ("dataset", "source", "id_field"):
+            v = cfg.data.heldout.get(key)
+            if key in cfg.data.heldout and (not isinstance(v, str) or not v):
+                raise _err(cfg, f"data.heldout.{key}", f"expected a non-empty string, got {v!r}")
+        if not isinstance(cfg.data.heldout.get("options", {}), dict):
+            raise _err(cfg, "data.heldout.options", "expected a mapping")
     if cfg.model.lora is not None and not isinstance(cfg.model.lora, dict):
         raise _err(cfg, "model.lora", "expected a mapping of peft LoraConfig fields or null")
 

@@ -134,6 +134,18 @@ def baseline_source(cfg: RunConfig) -> tuple[RunDir, str] | None:
     return src, which
 
 
+def check_model_fields(cfg: RunConfig, model_name: str | None = None) -> None:
+    """Resolve the model and build the LoRA config now (no weights loaded); errors name the field."""
+    from ttrl_kit.engines.embedded import models
+
+    for field_name, check in (("model.name", lambda: models.check_model(model_name or cfg.model.name)),
+                              ("model.lora", lambda: models.peft_config(cfg.model.lora))):
+        try:
+            check()
+        except ConfigError as exc:
+            raise ConfigError(f"{cfg.source}: field {field_name!r}: {exc}") from None
+
+
 def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=print) -> dict[str, Any]:
     """Run (or resume) a TTRL training run in ``run_path``; returns the summary dict."""
     import torch
@@ -146,6 +158,7 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     for w in p.warnings:
         log(f"warning: {w}")
     baseline = baseline_source(cfg) if cfg.eval.before else None
+    check_model_fields(cfg)  # a missing model or bad LoRA fields fail here, before the run directory exists
     if not resume:
         rd.create(cfg.to_dict())
     else:
@@ -333,6 +346,9 @@ def evaluate_only(cfg: RunConfig, model_name: str | None = None, out: str | Path
     p = prepare_run(cfg)
     for w in p.warnings:
         log(f"warning: {w}")
+    check_model_fields(cfg, model_name)
+    if out:
+        RunDir(out).check_writable()
     torch.set_num_threads(cfgmod.resolve_threads(cfg.train.threads))
     loaded = models.load_model(model_name or cfg.model.name, seed=cfg.train.seed)
     check_prompt_lengths(p.train_rows, loaded.tokenizer, cfg.generation.max_prompt_length, cfg.source)

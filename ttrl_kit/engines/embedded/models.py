@@ -216,3 +216,47 @@ def peft_config(lora: dict[str, Any] | None) -> Any:
         return LoraConfig(**opts)
     except TypeError as exc:
         raise ConfigError(f"lora: {exc}") from None
+
+
+def check_model(name: Any) -> str:
+    """Resolve ``name`` without loading weights, so a missing model is a one-line error
+    *before* a run directory is written.  Returns where the model will come from.
+
+    Built-ins need their package (smollm2-135m) or nothing (tiny-random); a path must be a
+    directory with a ``config.json``; a hub id must have its config in the local cache or be
+    downloadable now (transformers fetches just ``config.json``)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"model: expected a model name (smollm2-135m, tiny-random, a directory or a hub id), got {name!r}")
+    if name == "tiny-random":
+        return name
+    if name == "smollm2-135m":
+        converted = cache_dir() / "models" / "smollm2-135m"
+        if (converted / "config.json").is_file() and (converted / "model.safetensors").is_file():
+            return str(converted)
+        return str(smollm2_gguf_path())
+    local = Path(name).expanduser()
+    if local.exists():
+        if not local.is_dir():
+            raise ConfigError(f"model {name!r}: not a directory (expected a Hugging Face model directory)")
+        if not (local / "config.json").is_file():
+            raise ConfigError(f"model {name!r}: {local} has no config.json (not a Hugging Face model directory)")
+        return str(local)
+    if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
+        raise ConfigError(f"model {name!r}: directory not found")
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(name, "config.json"), str):
+            return name
+    except Exception:  # an id the hub library refuses (bad characters, ...): checked below
+        pass
+    try:
+        from transformers import AutoConfig
+
+        AutoConfig.from_pretrained(name)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+        raise ConfigError(f"model {name!r}: not a built-in, not a local directory, and not loadable from the hub: {first}") from None
+    return name

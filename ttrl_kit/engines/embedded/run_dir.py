@@ -68,7 +68,20 @@ class RunDir:
         return self.path / f"eval_{which}_settings.json"
 
     # writing --------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """One-line error, before anything is written, when the directory cannot be made here
+        (the path, or a parent of it, is a file)."""
+        for p in [self.path, *self.path.parents]:
+            if p.exists():
+                if not p.is_dir():
+                    what = "is a file" if p == self.path else f"cannot be created: {p} is a file"
+                    raise ConfigError(f"{self.path}: run directory {what}")
+                if not os.access(p, os.W_OK | os.X_OK) and p != self.path:
+                    raise ConfigError(f"{self.path}: run directory cannot be created: {p} is not writable")
+                break
+
     def create(self, resolved: dict[str, Any], *, overwrite: bool = False) -> None:
+        self.check_writable()
         if self.config.exists() and not overwrite:
             raise ConfigError(
                 f"{self.path}: run directory already holds a run; use `ttrl-kit train --resume {self.path}` "
