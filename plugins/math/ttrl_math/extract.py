@@ -68,7 +68,7 @@ def math_spans(text: str, limit: int = 5000) -> list[tuple[int, int, str]]:
     """``(start, end, content)`` of the math segments in ``text``, left to right, at most ``limit``.
 
     Exactly the segments (same order, same contents) that the former lazy regex found
-    (``tests/test_math_hostile.py`` checks this against it on random text), in time linear in
+    (``plugins/math/tests/test_math_hostile.py`` checks this against it on random text), in time linear in
     ``len(text)``: closers are indexed once, each opener looks its closer up by bisection,
     and a failed one-line ``$..$`` body never passes another ``$`` opener.
     """
