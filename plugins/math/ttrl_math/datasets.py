@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ttrl_kit import ConfigError, InputError
-from ttrl_kit.core.io import iter_jsonl
+from ttrl_kit.core.io import check_value, iter_jsonl
 
 PROMPT_FIELDS = ("prompt", "problem", "question")
 ANSWER_FIELDS = ("answer", "final_answer", "solution")
@@ -88,6 +88,11 @@ def _iter_file(path: Path) -> Iterator[tuple[str, Any]]:
             raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}: not valid UTF-8 ({exc.reason})") from None
+        except RecursionError:
+            raise InputError(f"{path}: invalid JSON: nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer over Python's digit limit
+            raise InputError(f"{path}: invalid JSON: {' '.join(str(exc).split())[:200]}") from None
+        check_value(data, str(path))
         if isinstance(data, dict):
             data = data.get("data", data.get("rows", data.get("test")))
         if not isinstance(data, list):
