@@ -174,6 +174,10 @@ def run_task(task: str, scale: str, seed: int) -> dict:
     }
 
 
+def _mb(value: float) -> str:
+    return f"{value:.0f} MB" if value else "n/a (no worker)"
+
+
 def _markdown(results: list[dict], command: str) -> str:
     load = os.getloadavg()
     lines = [
@@ -190,7 +194,7 @@ def _markdown(results: list[dict], command: str) -> str:
         lines.append(
             f"| {r['task']} | {r['answers']} | {r['answer_worst_s']:.3f} s ({r['answer_worst_case']}) "
             f"| {r['answer_p99_s']:.3f} s | {r['group_worst_s']:.3f} s ({r['group_worst_name']}) "
-            f"| {r['parent_peak_mb']:.0f} MB | {r['worker_peak_mb']:.0f} MB | {len(r['crashes'])} | {len(r['hangs'])} "
+            f"| {r['parent_peak_mb']:.0f} MB | {_mb(r['worker_peak_mb'])} | {len(r['crashes'])} | {len(r['hangs'])} "
             f"| {r['executions']} | {r['worker_timeouts']} |"
         )
     ok = all(r["answer_worst_s"] <= 1.0 and r["group_worst_s"] <= 5.0 and not r["crashes"] and not r["hangs"]
@@ -198,8 +202,9 @@ def _markdown(results: list[dict], command: str) -> str:
     lines += ["", f"Targets (worst answer <= 1 s, worst 64-group <= 5 s, 0 crashes / hangs / executions): "
               f"{'met' if ok else 'NOT met'}.", ""]
     for r in results:
-        lines.append(f"- {r['task']}: slowest answers {r['slowest']}; crashes {r['crashes'] or 'none'}; "
-                     f"hangs {r['hangs'] or 'none'}")
+        sets = "; ".join(f"{n}: {t:.3f} s {s or ''}".rstrip() for t, n, s in r.get("group_times", []) if "sets" in n)
+        lines.append(f"- {r['task']}: slowest answers {r['slowest']}; set groups: {sets or '-'}; "
+                     f"crashes {r['crashes'] or 'none'}; hangs {r['hangs'] or 'none'}")
     return "\n".join(lines) + "\n"
 
 
