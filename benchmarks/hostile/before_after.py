@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +43,6 @@ def _run(case: str, pythonpath: str | None, limit: float) -> str:
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
-    t0 = time.perf_counter()
     try:
         p = subprocess.run([sys.executable, "-c", PROBE, case], capture_output=True, text=True, env=env,
                            timeout=limit, cwd="/")

@@ -114,6 +114,10 @@ def _towers() -> list[Case]:
     return out
 
 
+def _matrix(row: str, rows: int) -> str:
+    return "\\boxed{\\begin{pmatrix}" + " \\\\ ".join(row for _ in range(rows)) + "\\end{pmatrix}}"
+
+
 def _containers(size: int) -> list[Case]:
     s200 = ", ".join(str(i) for i in range(200))
     big = ", ".join(str(i) for i in range(size))
@@ -127,8 +131,8 @@ def _containers(size: int) -> list[Case]:
         Case("container", "list-huge", "\\boxed{" + big + "}"),
         Case("container", "set-of-decimals", "\\boxed{\\{" + ", ".join(f"0.{i:03d}" for i in range(200)) + "\\}}"),
         Case("container", "set-of-roots", "\\boxed{\\{" + ", ".join(f"\\sqrt{{{i}}}" for i in range(2, 202)) + "\\}}"),
-        Case("container", "matrix-20", "\\boxed{\\begin{pmatrix}" + " \\\\ ".join(" & ".join("1" for _ in range(20)) for _ in range(20)) + "\\end{pmatrix}}"),
-        Case("container", "matrix-huge", "\\boxed{\\begin{pmatrix}" + " \\\\ ".join(row for _ in range(side)) + "\\end{pmatrix}}"),
+        Case("container", "matrix-20", _matrix(" & ".join("1" for _ in range(20)), 20)),
+        Case("container", "matrix-huge", _matrix(row, side)),
         Case("container", "union-huge", "\\boxed{" + " \\cup ".join(f"({i}, {i + 1})" for i in range(min(size, 5000))) + "}"),
         Case("container", "assignments", "\\boxed{" + ", ".join(f"x_{{{i}}} = {i}" for i in range(min(size, 5000))) + "}"),
     ]

@@ -159,7 +159,8 @@ def check_value(obj: Any, where: str) -> None:
             for k, v in value.items():
                 bad = _bad_unicode(k) if isinstance(k, str) else None
                 if bad:
-                    raise InputError(f"{where}: {_field_path(path)}: key {k.encode('utf-8', 'backslashreplace').decode()!r}: {bad}")
+                    shown = k.encode("utf-8", "backslashreplace").decode()
+                    raise InputError(f"{where}: {_field_path(path)}: key {shown!r}: {bad}")
                 stack.append((v, path + (k,)))
         elif isinstance(value, list):
             stack.extend((v, path + (i,)) for i, v in enumerate(value))

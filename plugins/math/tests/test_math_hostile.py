@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 import time
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from ttrl_kit import GroupScorer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ttrl_math import compare, limits
 from ttrl_math.extract import _CHOICE_PATTERNS, extract, extract_choice, math_spans
 from ttrl_math.task import MathTask
+
+from ttrl_kit import GroupScorer
 
 # The regexes these replaced, kept here as the reference behaviour.
 OLD_MATH = re.compile(

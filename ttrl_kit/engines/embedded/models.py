@@ -258,5 +258,6 @@ def check_model(name: Any) -> str:
         raise
     except Exception as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
-        raise ConfigError(f"model {name!r}: not a built-in, not a local directory, and not loadable from the hub: {first}") from None
+        raise ConfigError(f"model {name!r}: not a built-in, not a local directory, "
+                          f"and not loadable from the hub: {first}") from None
     return name
