@@ -258,3 +258,43 @@ def test_math_scoring_works_with_1100_open_file_descriptors():
         fd, class_of = pool.apply(_score_with_many_fds, (1100,))
     assert fd >= 1024
     assert class_of == (0, 0, 1, 2)
+
+
+def test_group_parse_budget_bounds_a_call_of_slow_answers(monkeypatch):
+    """Answers that each stay just under the per-answer deadline cannot add up: once the
+    call's budget is spent the rest abstain, are reported as skipped, and the next call
+    parses them again (the worker is restarted)."""
+    monkeypatch.setenv("TTRL_MATH_WORKER_SLEEP_TOKEN", "__sleep__")
+    w = Worker(timeout_s=30.0)
+    try:
+        skipped: list[int] = []
+        t0 = time.monotonic()
+        out = w.canonicalize_many(["\\frac{1}{2}", "__sleep__", "\\sqrt{4}", "x+1"], budget_s=1.0, skipped=skipped)
+        elapsed = time.monotonic() - t0
+        assert out[0]["v"][:3] == ["q", 1, 2] and out[1:] == [None, None, None]
+        assert skipped == [1, 2, 3] and w.budget_cuts == 1 and w.timeouts == 0
+        assert elapsed < 10  # the 30 s per-answer deadline never came into play
+        assert w.canonicalize_many(["\\sqrt{4}"], budget_s=1.0)[0]["v"][:3] == ["q", 2, 1]
+    finally:
+        w.close()
+
+
+def test_group_parse_budget_reported_in_stats_and_not_cached(monkeypatch):
+    import ttrl_math.limits as limits
+    import ttrl_math.sandbox as sb
+
+    monkeypatch.setenv("TTRL_MATH_WORKER_SLEEP_TOKEN", "__sleep__")
+    monkeypatch.setattr(limits, "GROUP_PARSE_S", 1.0)
+    w = Worker(timeout_s=30.0)
+    monkeypatch.setattr(sb, "default_worker", lambda: w)
+    try:
+        task = MathTask(timeout_s=30.0)
+        classes = task.group_answers(["\\frac{1}{2}", "__sleep__", "\\sqrt{4}", "\\frac{2}{4}"])
+        assert classes.stats["parse_truncated"] == 1.0 and classes.stats["parse_unreached"] == 3.0
+        assert classes.class_of[0] is not None and classes.class_of[1:] == (None, None, None)
+        # not cached as unreadable: a later group parses them and merges 1/2 with 2/4
+        again = task.group_answers(["\\frac{1}{2}", "\\sqrt{4}", "\\frac{2}{4}"])
+        assert again.stats["parse_truncated"] == 0.0
+        assert again.class_of[0] == again.class_of[2] != again.class_of[1]
+    finally:
+        w.close()

@@ -25,6 +25,11 @@ MAX_ELEMENTS = 200  #: elements of a tuple / set / list
 PRECISION_DPS = 30  #: mpmath working precision (decimal digits)
 KEY_DIGITS = 12  #: significant digits of numeric fingerprints used in bucket keys
 ANSWER_TIMEOUT_S = 1.0  #: per-answer wall-clock bound in the worker subprocess
+#: Wall-clock budget for parsing one group's new answers in the worker.  The per-answer bound
+#: alone lets 64 answers crafted to take just under 1 s each hold a step for a minute; once
+#: this budget is spent the remaining answers abstain (and are not cached, so a later group
+#: parses them again) and the group's stats report ``parse_truncated``.
+GROUP_PARSE_S = 2.0
 #: The equivalence stage of one group (representatives compared pairwise) stops merging at
 #: this wall-clock deadline; the rest stays in canonical-key classes (a missed merge, never
 #: a wrong one) and the group's stats report ``equivalence_truncated``.

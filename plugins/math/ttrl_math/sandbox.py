@@ -56,6 +56,7 @@ class Worker:
         self._lock = threading.Lock()
         self.restarts = 0
         self.timeouts = 0
+        self.budget_cuts = 0  #: calls whose budget ran out before every answer was parsed
         self.failures = 0
         self._rid = 0
 
@@ -171,9 +172,15 @@ class Worker:
         return True
 
     # -- work
-    def canonicalize_many(self, answers: Sequence[str], choices: str | None = None) -> list[dict | None]:
-        """Canonical infos for ``answers`` (``None`` for unreadable, timed-out or lost ones)."""
+    def canonicalize_many(self, answers: Sequence[str], choices: str | None = None, *,
+                          budget_s: float | None = None, skipped: list[int] | None = None) -> list[dict | None]:
+        """Canonical infos for ``answers`` (``None`` for unreadable, timed-out or lost ones).
+
+        ``budget_s`` bounds the whole call: once it is spent, the answer being parsed and all
+        later ones get ``None`` and their indices are appended to ``skipped`` (they were not
+        judged unreadable, only not reached, so a caller must not cache them)."""
         results: list[dict | None] = [None] * len(answers)
+        call_deadline = None if budget_s is None else time.monotonic() + budget_s
         with self._lock:
             start = 0
             restarts = 0
@@ -207,8 +214,20 @@ class Worker:
                     self._kill()
                     start += 1
                     continue
+                out_of_budget = False
                 for k, i in enumerate(todo):
-                    line = self._readline(time.monotonic() + self.timeout_s)
+                    answer_deadline = time.monotonic() + self.timeout_s
+                    if call_deadline is not None and call_deadline < answer_deadline:
+                        answer_deadline = call_deadline
+                    line = self._readline(answer_deadline)
+                    if line is None and call_deadline is not None and time.monotonic() >= call_deadline:
+                        # the call's budget is spent: this answer and the rest are not reached
+                        self.budget_cuts += 1
+                        self._kill()
+                        if skipped is not None:
+                            skipped.extend(range(i, len(answers)))
+                        out_of_budget = True
+                        break
                     if line is None:
                         # overran its deadline (or crashed): abstain, restart for the rest
                         self.timeouts += 1
@@ -231,6 +250,8 @@ class Worker:
                         break
                     results[i] = info
                     start = i + 1
+                if out_of_budget:
+                    break
         return results
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -104,6 +105,11 @@ class MathTask(KeyedTask):
 
     def infos(self, answers: Sequence[str]) -> dict[str, dict | None]:
         """Canonical info for each distinct answer: parse once, cached per task instance."""
+        return self._infos(answers)[0]
+
+    def _infos(self, answers: Sequence[str]) -> tuple[dict[str, dict | None], int]:
+        """:meth:`infos` and how many answers the group's parse budget
+        (``limits.GROUP_PARSE_S``) left unparsed; those abstain here and are not cached."""
         out: dict[str, dict | None] = {}
         todo: list[str] = []
         for a in answers:
@@ -118,31 +124,41 @@ class MathTask(KeyedTask):
             else:
                 out[a] = None
                 todo.append(a)
+        skipped: list[int] = []
         if todo:
-            results = self._canonicalize(todo)
+            results = self._canonicalize(todo, skipped)
             for a, info in zip(todo, results):
                 out[a] = info
+        unreached = {todo[i] for i in skipped}
         with self._lock:
             if len(self._cache) > 100_000:
                 self._cache.clear()
-            self._cache.update(out)
-        return out
+            self._cache.update((a, info) for a, info in out.items() if a not in unreached)
+        return out, len(unreached)
 
-    def _canonicalize(self, answers: list[str]) -> list[dict | None]:
+    def _canonicalize(self, answers: list[str], skipped: list[int]) -> list[dict | None]:
         if self.isolate:
             from ttrl_math.sandbox import default_worker
 
             w = default_worker()
             w.timeout_s = self.timeout_s
             try:
-                return w.canonicalize_many(answers, self.choices)
+                return w.canonicalize_many(answers, self.choices, budget_s=limits.GROUP_PARSE_S, skipped=skipped)
             except Exception as exc:  # WorkerUnavailable, or anything else the pipe threw
                 # No subprocess possible here (sandboxed runtime): fall back to in-process
                 # parsing, which the hard input limits still bound; say so once.
                 if not MathTask._warned:
                     MathTask._warned = True
                     warnings.warn(f"math: worker subprocess unavailable ({exc}); parsing in-process", RuntimeWarning)
-        return [_canonicalize_here(a, self.choices) for a in answers]
+        deadline = time.monotonic() + limits.GROUP_PARSE_S
+        here: list[dict | None] = []
+        for i, a in enumerate(answers):
+            if time.monotonic() >= deadline:
+                skipped.extend(range(i, len(answers)))
+                here.extend([None] * (len(answers) - i))
+                break
+            here.append(_canonicalize_here(a, self.choices))
+        return here
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -157,12 +173,12 @@ class MathTask(KeyedTask):
 
     def group_answers(self, answers: Sequence[str | None]) -> AnswerClasses:
         present = [a for a in answers if isinstance(a, str)]
-        info = self.infos(present)
+        info, unparsed = self._infos(present)
         keys = {a: compare.bucket_key(info[a]) for a in info}
         # The equivalence stage has a group deadline and a per-answer budget (limits.py); what
         # they cut off stays in canonical-key classes and the group's stats say so.
         deadline = time.monotonic() + limits.GROUP_EQUIVALENCE_S
-        return group_by_key(
+        classes = group_by_key(
             answers,
             lambda a: keys.get(a),
             _SymmetricOnce(info, deadline),
@@ -170,6 +186,8 @@ class MathTask(KeyedTask):
             deadline=deadline,
             answer_budget_s=limits.ANSWER_EQUIVALENCE_S,
         )
+        stats = {**classes.stats, "parse_truncated": float(unparsed > 0), "parse_unreached": float(unparsed)}
+        return dataclasses.replace(classes, stats=stats)
 
     def is_correct(self, answer: str | None, gold: str) -> bool:
         if answer is None or gold is None:
