@@ -1,0 +1,283 @@
+"""TTRL as a reward function for your own TRL ``GRPOTrainer``, correct with one process or many.
+
+    from trl import GRPOConfig, GRPOTrainer
+    from ttrl_kit.trl import ttrl_reward
+
+    trainer = GRPOTrainer(model=..., reward_funcs=[ttrl_reward("math", "majority")],
+                          args=GRPOConfig(num_generations=8, ...), train_dataset=dataset)
+
+Why a gather: with ``accelerate launch --num_processes N`` TRL's ``RepeatSampler`` spreads
+the ``num_generations`` completions of one prompt over several ranks, and TRL calls the reward
+function on each rank's local slice before it gathers rewards.  A majority vote over a local
+slice is a vote over part of the group: a different, wrong, estimate.  So each call first
+gathers every rank's (prompt id, completion, gold) rows (``torch.distributed.all_gather_object``;
+gloo on CPU, NCCL on GPU), regroups the whole step by prompt id (never by position), scores
+each whole group exactly once (group ``j`` on rank ``j % N``), shares the results, and
+returns each rank the rewards of its own rows.  The rewards are the ones a single process
+would have computed on the same rows in the same order.
+
+Groups are keyed by the dataset's ``id`` column when it has one, else by the prompt itself;
+a key that does not come with exactly one group's worth of rows fails with one line, since
+voting over a split or merged group would silently change the estimate.
+
+The TTRL statistics of each step (reward mean, majority ratio, answer entropy, label and
+reward accuracy when a gold column is named, ...) go to TRL's ``log_metric`` as
+``ttrl/<name>``, so they appear wherever TRL reports (``report_to``: wandb, tensorboard,
+trackio).  Gold labels are read only for those statistics, never for rewards.
+
+The object is picklable (it carries names and options; the scorer is rebuilt from the
+plugin registry where it is unpickled), like TRL's own reward functions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from ttrl_kit.core import metrics
+from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.records import GroupResult
+from ttrl_kit.core.scoring import GroupScorer, group_indices, summarise
+
+__all__ = ["GroupSplitError", "StepStats", "TTRLReward", "completion_text", "ttrl_reward"]
+
+#: ``extra_votes(prompts_by_id, n) -> {id: [n completion texts]}`` (votes that are not trained on)
+ExtraVotes = Callable[["OrderedDict[str, Any]", int], Mapping[str, Sequence[str]]]
+
+
+class GroupSplitError(ConfigError):
+    """A prompt group arrived incomplete (or two groups share a key): voting over it would be a
+    different estimate.  One line naming the key and the counts."""
+
+
+def completion_text(completion: Any) -> str:
+    """TRL hands conversational completions as ``[{"role": "assistant", "content": ...}]``."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion:
+        last = completion[-1]
+        if isinstance(last, Mapping):
+            content = last.get("content", "")
+            if isinstance(content, list):  # typed content blocks
+                return "".join(b.get("text", "") for b in content if isinstance(b, Mapping))
+            return content if isinstance(content, str) else ""
+    return ""
+
+
+@dataclass
+class StepStats:
+    """What one reward call measured (over the whole step, all ranks); logged as ``ttrl/*``."""
+
+    results: list[GroupResult] = field(default_factory=list)
+    estimate_s: float = 0.0
+    extra_generate_s: float = 0.0
+
+    def summary(self) -> dict[str, float | None]:
+        rs = self.results
+        out: dict[str, float | None] = {"groups": float(len(rs))}
+        if not rs:
+            return out
+        rewards = [x for r in rs for x in r.rewards]
+        out["reward_mean"] = sum(rewards) / len(rewards) if rewards else 0.0
+        out["majority_ratio"] = sum(r.estimate.majority_ratio for r in rs) / len(rs)
+        out["answer_entropy"] = sum(metrics.answer_entropy(r.classes.counts()) for r in rs) / len(rs)
+        out["abstain_ratio"] = sum(sum(a is None for a in r.answers) / len(r.answers) for r in rs) / len(rs)
+        out["zero_variance_groups"] = sum(1.0 for r in rs if len(set(r.rewards)) <= 1) / len(rs)
+        out["low_consensus_groups"] = sum(1.0 for r in rs if r.estimate.low_consensus) / len(rs)
+        # Gold-based numbers come from the core's batch summary (same definitions as `vote`).
+        core = summarise(rs)
+        out["label_accuracy"] = core.get("label_accuracy")
+        out["reward_accuracy"] = core.get("reward_accuracy")
+        if "avg_at_k" in core:
+            out["train_avg_at_n"] = core["avg_at_k"]
+        return out
+
+
+def _prompt_key(prompt: Any) -> str:
+    """A prompt as a group key when the dataset has no id column (chat prompts are lists)."""
+    import json
+
+    return prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, default=str)
+
+
+def _dist() -> tuple[int, int, Any]:
+    """(world size, rank, torch.distributed or None); one process when not initialised."""
+    try:
+        import torch.distributed as dist
+    except ImportError:  # pragma: no cover - torch is a dependency of TRL
+        return 1, 0, None
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank(), dist
+    return 1, 0, None
+
+
+def _all_gather(dist: Any, world: int, obj: Any) -> list[Any]:
+    out: list[Any] = [None] * world
+    dist.all_gather_object(out, obj)
+    return out
+
+
+class TTRLReward:
+    """A TRL reward function (``reward_funcs=[TTRLReward(...)]``); see the module docstring.
+
+    ``task`` / ``estimator`` (+ options) name a task and an estimator of the plugin registry
+    (``ttrl-kit plugins`` lists them).  ``scorer`` instead of names: a ready
+    :class:`~ttrl_kit.GroupScorer` (then pickling needs a picklable scorer).
+    ``num_generations``: when given, every group must have exactly this many rows.
+    ``n_votes`` > ``num_generations`` with ``extra_votes``: more samples vote than TRL trains
+    on (the embedded engine's TTRL 64/32 setting); the extra ones are generated by the owner
+    rank of each group and never trained on.
+    """
+
+    def __init__(
+        self,
+        task: str | None = None,
+        estimator: str = "majority",
+        *,
+        task_options: Mapping[str, Any] | None = None,
+        estimator_options: Mapping[str, Any] | None = None,
+        scorer: GroupScorer | None = None,
+        id_column: str | None = "id",
+        gold_column: str | None = None,
+        num_generations: int | None = None,
+        n_votes: int | None = None,
+        extra_votes: ExtraVotes | None = None,
+        name: str = "ttrl",
+    ) -> None:
+        if scorer is None and not task:
+            raise ConfigError("ttrl_reward: name a task (e.g. 'math') or pass a GroupScorer")
+        if n_votes is not None and num_generations is not None and n_votes < num_generations:
+            raise ConfigError(f"ttrl_reward: n_votes={n_votes} < num_generations={num_generations}")
+        if n_votes is not None and (num_generations is None or n_votes > num_generations) and extra_votes is None:
+            raise ConfigError("ttrl_reward: n_votes above num_generations needs an extra_votes generator")
+        self.task = task
+        self.estimator = estimator
+        self.task_options = dict(task_options or {})
+        self.estimator_options = dict(estimator_options or {})
+        self.id_column = id_column
+        self.gold_column = gold_column
+        self.num_generations = num_generations
+        self.n_votes = n_votes if n_votes is not None else num_generations
+        self.extra_votes = extra_votes
+        self.__name__ = name  # TRL logs reward functions by __name__
+        self._scorer = scorer if scorer is not None else self._build_scorer()  # fails now on a bad name
+        self.last = StepStats()
+        #: Stats of calls not yet consumed (the embedded engine drains it into metrics.jsonl).
+        self.pending: list[StepStats] = []
+
+    # ---------------------------------------------------------------- pickling
+    def _build_scorer(self) -> GroupScorer:
+        return GroupScorer.from_names(self.task or "", self.estimator, task_options=self.task_options,
+                                      estimator_options=self.estimator_options)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self.task:  # rebuilt from the registry where it is unpickled
+            state["_scorer"] = None
+        state["pending"] = []
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._scorer is None:
+            self._scorer = self._build_scorer()
+
+    @property
+    def scorer(self) -> GroupScorer:
+        return self._scorer
+
+    # ---------------------------------------------------------------- the call
+    def _keys(self, prompts: Sequence[Any], kw: Mapping[str, Any]) -> list[str]:
+        if self.id_column and self.id_column in kw:
+            return [str(x) for x in kw[self.id_column]]
+        return [_prompt_key(p) for p in prompts]
+
+    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Any = None,
+                 **kw: Any) -> list[float]:
+        keys = self._keys(prompts, kw)
+        texts = [completion_text(c) for c in completions]
+        golds_col = kw.get(self.gold_column) if self.gold_column else None
+        golds = [None if golds_col is None else _gold(golds_col[i]) for i in range(len(texts))]
+        local = list(zip(keys, texts, golds, prompts))
+
+        world, rank, dist = _dist()
+        parts = _all_gather(dist, world, local) if world > 1 else [local]
+        rows = [row for part in parts for row in part]
+        offset = sum(len(p) for p in parts[:rank])
+        groups = group_indices([r[0] for r in rows])
+        self._check_sizes(groups)
+
+        owned = [gid for j, gid in enumerate(groups) if j % world == rank]
+        stats = StepStats()
+        extra: Mapping[str, Sequence[str]] = {}
+        n_train = len(next(iter(groups.values()))) if groups else 0
+        if self.extra_votes is not None and self.n_votes is not None and self.n_votes > n_train and owned:
+            t0 = time.perf_counter()
+            first_prompt = OrderedDict((gid, rows[groups[gid][0]][3]) for gid in owned)
+            extra = self.extra_votes(first_prompt, self.n_votes - n_train)
+            stats.extra_generate_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        mine: dict[str, GroupResult] = {}
+        for gid in owned:
+            idx = groups[gid]
+            responses = [rows[i][1] for i in idx] + list(extra.get(gid, ()))
+            mine[gid] = self._scorer.score(responses, gold=rows[idx[0]][2], n_train=len(idx), id=gid)
+        stats.estimate_s = time.perf_counter() - t0
+        results = dict(mine)
+        if world > 1:
+            for part in _all_gather(dist, world, mine):
+                results.update(part)
+
+        rewards = [0.0] * len(local)
+        for gid, idx in groups.items():
+            r = results[gid]
+            for pos, i in enumerate(idx):
+                if offset <= i < offset + len(local):
+                    rewards[i - offset] = float(r.rewards[pos])
+        stats.results = [results[gid] for gid in groups]
+        self.last = stats
+        self.pending.append(stats)
+        log_metric = kw.get("log_metric")
+        if callable(log_metric):
+            for k, v in stats.summary().items():
+                if isinstance(v, float) and math.isfinite(v):
+                    log_metric(f"ttrl/{k}", v)
+        return rewards
+
+    def _check_sizes(self, groups: "OrderedDict[str, list[int]]") -> None:
+        want = self.num_generations
+        for gid, idx in groups.items():
+            if want is None:
+                want = len(idx)
+            if len(idx) != want:
+                hint = (f"add an {self.id_column!r} column with one value per prompt" if self.id_column
+                        else "group rows by an id column")
+                raise GroupSplitError(
+                    f"prompt {gid[:80]!r}: {len(idx)} samples in this step, expected {want} (one whole group); "
+                    f"a group was split or two prompts share a key ({hint})"
+                )
+
+
+def _gold(value: Any) -> str | None:
+    return value if isinstance(value, str) and value != "" else None
+
+
+def ttrl_reward(
+    task: str,
+    estimator: str = "majority",
+    *,
+    task_options: Mapping[str, Any] | None = None,
+    estimator_options: Mapping[str, Any] | None = None,
+    id_column: str | None = "id",
+    gold_column: str | None = None,
+    num_generations: int | None = None,
+    name: str = "ttrl",
+) -> TTRLReward:
+    """A TTRL reward function for ``GRPOTrainer(reward_funcs=[...])``: any task and estimator of
+    the registry by name.  ``gold_column`` (optional) names a dataset column of gold answers,
+    read only for the logged ``ttrl/label_accuracy`` and ``ttrl/reward_accuracy``."""
+    return TTRLReward(task, estimator, task_options=task_options, estimator_options=estimator_options,
+                      id_column=id_column, gold_column=gold_column, num_generations=num_generations, name=name)
