@@ -132,6 +132,15 @@ class EvalSection:
 
 
 @dataclass
+class LoggingSection:
+    #: Where TRL also reports the run, besides metrics.jsonl: ``none`` (default, offline),
+    #: ``tensorboard`` (event files in RUN/tensorboard), ``wandb`` (offline mode unless
+    #: WANDB_API_KEY or WANDB_MODE is set) or ``trackio`` (local).  TRL's own metrics and the
+    #: TTRL ones (``ttrl/reward_mean``, ``ttrl/majority_ratio``, ...) go there.
+    report_to: str = "none"
+
+
+@dataclass
 class OutputSection:
     #: Run directory (relative paths are relative to the current directory).  Null: runs/<config name>.
     dir: str | None = None
@@ -148,6 +157,7 @@ class RunConfig:
     train: TrainSection = field(default_factory=TrainSection)
     checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
     eval: EvalSection = field(default_factory=EvalSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
     output: OutputSection = field(default_factory=OutputSection)
     #: Where the config came from (for error messages); not a user key.
     source: str = field(default="<config>", compare=False)
@@ -164,7 +174,11 @@ _CHOICES = {
     "train.lr_scheduler": ("constant", "linear", "cosine", "constant_with_warmup", "cosine_with_min_lr"),
     "train.loss_type": ("grpo", "dapo", "dr_grpo", "bnpo"),
     "train.scale_rewards": ("group", "batch", "none"),
+    "logging.report_to": ("none", "tensorboard", "wandb", "trackio"),
 }
+
+#: The package each ``logging.report_to`` choice needs (transformers' integration imports it).
+REPORT_TO_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "trackio": "trackio"}
 
 
 def _type_ok(value: Any, hint: Any) -> tuple[bool, Any]:
@@ -411,3 +425,12 @@ def refuse_split_groups(cfg: RunConfig) -> None:
             f"{cfg.source}: the embedded engine runs in one process (WORLD_SIZE={n} would split prompt groups "
             "across ranks); launch without torchrun/accelerate, or use the openrlhf engine for multi-GPU"
         )
+
+
+def check_report_to(cfg: RunConfig) -> None:
+    """The tracker's package must be importable: fail now, in one line, not after the first eval."""
+    import importlib.util
+
+    pkg = REPORT_TO_PACKAGES.get(cfg.logging.report_to)
+    if pkg and importlib.util.find_spec(pkg) is None:
+        raise _err(cfg, "logging.report_to", f"{cfg.logging.report_to!r} needs the {pkg} package: pip install {pkg}")

@@ -34,6 +34,7 @@ def prepare_run(cfg: RunConfig) -> Prepared:
     from ttrl_kit.engines.embedded.trainer import build_scorer
 
     cfgmod.refuse_split_groups(cfg)
+    cfgmod.check_report_to(cfg)
     scorer, warnings = build_scorer(cfg)
     d = cfg.data
     rows = prepare(load_rows(d.dataset, d.source, d.options, cfg.source, "data."), scorer.task, d.id_field, cfg.source, "data.")

@@ -300,7 +300,7 @@ def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
         save_total_limit=cfg.checkpoint.keep,
         save_only_model=False,
         logging_steps=1,
-        report_to="none",
+        report_to=cfg.logging.report_to,
         gradient_checkpointing=False,
         remove_unused_columns=False,
         disable_tqdm=True,
@@ -319,6 +319,21 @@ def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
         return GRPOConfig(**kwargs)
     except ValueError as exc:
         raise ConfigError(f"{cfg.source}: field 'train': TRL refused the batch layout: {str(exc).splitlines()[0]}") from None
+
+
+def prepare_report_to(cfg: RunConfig, run_dir: Path, trainer: Any) -> None:
+    """Offline defaults for the trackers: TensorBoard events in RUN/tensorboard (unless the user
+    set TENSORBOARD_LOGGING_DIR), wandb in offline mode inside the run dir when no key is set."""
+    if cfg.logging.report_to == "tensorboard" and not os.environ.get("TENSORBOARD_LOGGING_DIR"):
+        from transformers.integrations import TensorBoardCallback
+
+        for cb in trainer.callback_handler.callbacks:
+            if isinstance(cb, TensorBoardCallback):
+                cb.logging_dir = str(run_dir / "tensorboard")
+    if cfg.logging.report_to == "wandb":
+        if not os.environ.get("WANDB_API_KEY") and not os.environ.get("WANDB_MODE"):
+            os.environ["WANDB_MODE"] = "offline"
+        os.environ.setdefault("WANDB_DIR", str(run_dir))
 
 
 def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer, ckpt_dir: Path, metrics_path: Path,
@@ -352,8 +367,7 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
     # Our own bar and metrics.jsonl replace HF's per-step dict printing.
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(HFProgress)
-    if trainer.accelerator.num_processes > 1:
-        raise ConfigError(f"{cfg.source}: the embedded engine runs in one process; groups would be split across ranks")
+    prepare_report_to(cfg, ckpt_dir.parent, trainer)
     return trainer, reward, budget_cb
 
 
