@@ -119,6 +119,7 @@ def build_plan(args: argparse.Namespace, environ: dict[str, str] | None = None) 
         n_votes=n_votes,
     )
     _check_names(config)
+    _check_openrlhf_version(environ)
 
     raw_n = flag_value(flags, "--rollout.n_samples_per_prompt")
     try:
@@ -145,6 +146,13 @@ def _check_names(config: TTRLConfig) -> None:
     _scorer_from_registry(config)
 
 
+def _check_openrlhf_version(environ: dict[str, str]) -> None:
+    """The driver refuses an unchecked OpenRLHF before Ray starts (the workers check again)."""
+    from ttrl_kit.engines.openrlhf import patch
+
+    patch.check_version(patch._version(), environ)
+
+
 def runtime_env_for(config: TTRLConfig, environ: dict[str, str]) -> dict[str, Any]:
     """The runtime_env for ``ray.init``: TTRL config + train()'s env vars + the setup hook.
 
@@ -162,6 +170,10 @@ def runtime_env_for(config: TTRLConfig, environ: dict[str, str]) -> dict[str, An
     job_vars = job_env.get("env_vars") or {}
     env_vars = {k: environ.get(k, v) for k, v in _TRAIN_ENV_DEFAULTS.items()}
     env_vars[ENV_VAR] = config.to_json()
+    from ttrl_kit.engines.openrlhf.patch import OVERRIDE_ENV
+
+    if environ.get(OVERRIDE_ENV):  # the workers apply the same version rule
+        env_vars[OVERRIDE_ENV] = environ[OVERRIDE_ENV]
     env_vars = {k: v for k, v in env_vars.items() if k not in job_vars}
     if ENV_VAR in job_vars and job_vars[ENV_VAR] != config.to_json():
         raise ConfigError(f"the Ray job's runtime_env sets {ENV_VAR} differently from the launcher options")

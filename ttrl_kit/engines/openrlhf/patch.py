@@ -23,25 +23,106 @@ matter which Ray process imports it.  ``install`` is idempotent.
 
 from __future__ import annotations
 
+import ast
+import copy
 import functools
+import hashlib
+import inspect
 import logging
 import math
+import os
+import textwrap
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.engines.openrlhf.config import TTRLConfig
 from ttrl_kit.engines.openrlhf.group_hook import GroupRewarder, label_metrics
 
 log = logging.getLogger("ttrl_kit.openrlhf")
 
 TARGET_MODULE = "openrlhf.trainer.ppo_utils.samples_generator"
-SUPPORTED = "0.11."
+CHECKED_VERSION = "0.11.2"
+"""The one OpenRLHF release whose ``_generate_vllm`` our loop was written from and tested against."""
+OVERRIDE_ENV = "TTRL_KIT_OPENRLHF_VERSION_OVERRIDE"
+"""Set to the installed OpenRLHF version to run the hook on it anyway (an explicit, per-version choice)."""
+GENERATE_VLLM_FINGERPRINT = "148960118a0424fd30d021a507779afb5939b962d61ae34a9f79553d3022074b"
+"""sha256 of the AST of OpenRLHF 0.11.2's ``SamplesGenerator._generate_vllm`` (see :func:`source_fingerprint`).
+Our ``_generate_group_scored`` is a restructured copy of that loop: if the original changes (an
+upstream PR adds a filter inside it, say), the copy would silently skip the change, so the hook
+refuses instead.  tests/openrlhf/test_version_pin.py recomputes it from the installed source."""
 _MARK = "_ttrl_kit_hook"
 _REQUIRED = ("generate_samples", "_generate_vllm", "_dispatch_prompts_to_vllm", "_process_response_into_experience")
 
 
-class OpenRLHFVersionError(RuntimeError):
-    """The installed OpenRLHF does not have the private methods the hook relies on."""
+class OpenRLHFVersionError(ConfigError):
+    """The installed OpenRLHF is not the one the hook was checked against (or lacks the private
+    methods it relies on).  One line naming both versions and the override."""
+
+
+def source_fingerprint(func: Callable[..., Any]) -> str:
+    """sha256 of a function's AST (``ast.dump``: no line numbers, comments, formatting or docstring), so
+    only a change of the code itself changes it."""
+    node = ast.parse(textwrap.dedent(inspect.getsource(func))).body[0]
+    return _ast_sha256(node)
+
+
+def file_fingerprint(path: str, class_name: str = "SamplesGenerator", method: str = "_generate_vllm") -> str:
+    """The same fingerprint read from a source file without importing it (no Ray, no vLLM needed)."""
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == method:
+                    return _ast_sha256(item)
+    raise LookupError(f"{path}: no {class_name}.{method}")
+
+
+def _ast_sha256(node: ast.AST) -> str:
+    """The docstring is left out: its indentation differs between a file and a dedented method."""
+    body = getattr(node, "body", None)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        node = copy.copy(node)
+        node.body = body[1:]  # type: ignore[attr-defined]
+    return hashlib.sha256(ast.dump(node).encode()).hexdigest()
+
+
+def check_version(version: str | None, environ: Mapping[str, str] | None = None) -> bool:
+    """Refuse an OpenRLHF other than :data:`CHECKED_VERSION` unless :data:`OVERRIDE_ENV` names it.
+    Returns True when the override is in force (``None``: not installed, nothing to check)."""
+    env = os.environ if environ is None else environ
+    if version is None or version == CHECKED_VERSION:
+        return False
+    if env.get(OVERRIDE_ENV) == version:
+        log.warning("ttrl-kit: running the TTRL hook on openrlhf %s (checked against %s) because %s=%s",
+                    version, CHECKED_VERSION, OVERRIDE_ENV, version)
+        return True
+    raise OpenRLHFVersionError(
+        f"openrlhf {version} is installed but the TTRL group hook was checked against openrlhf {CHECKED_VERSION} "
+        f"only (it replaces SamplesGenerator._generate_vllm); install openrlhf=={CHECKED_VERSION}, or set "
+        f"{OVERRIDE_ENV}={version} to run it anyway"
+    )
+
+
+def check_source(original_generate_vllm: Callable[..., Any], version: str | None,
+                 environ: Mapping[str, str] | None = None) -> None:
+    """Refuse when the loop we replace is not the one we copied (same rules for the override)."""
+    env = os.environ if environ is None else environ
+    found = source_fingerprint(original_generate_vllm)
+    if found == GENERATE_VLLM_FINGERPRINT:
+        return
+    shown = version or "unknown"
+    if env.get(OVERRIDE_ENV) == shown:
+        log.warning("ttrl-kit: SamplesGenerator._generate_vllm differs from openrlhf %s's; running anyway (%s=%s)",
+                    CHECKED_VERSION, OVERRIDE_ENV, shown)
+        return
+    raise OpenRLHFVersionError(
+        f"openrlhf {shown}: SamplesGenerator._generate_vllm is not the code of openrlhf {CHECKED_VERSION} that the "
+        f"TTRL hook replaces (fingerprint {found[:12]} != {GENERATE_VLLM_FINGERPRINT[:12]}); install "
+        f"openrlhf=={CHECKED_VERSION}, or set {OVERRIDE_ENV}={shown} to run it anyway"
+    )
 
 
 def install(module: Any, rewarder_factory: Callable[[], GroupRewarder] | None = None) -> bool:
@@ -53,15 +134,15 @@ def install(module: Any, rewarder_factory: Callable[[], GroupRewarder] | None = 
     cls = module.SamplesGenerator
     if getattr(cls, _MARK, False):
         return False
+    version = _version()
     missing = [name for name in _REQUIRED if not callable(getattr(cls, name, None))]
     if missing or not callable(getattr(module, "_collect_prompt_batch", None)):
         raise OpenRLHFVersionError(
-            f"openrlhf {_version()}: SamplesGenerator lacks {', '.join(missing) or '_collect_prompt_batch'}; "
-            f"the TTRL hook supports openrlhf {SUPPORTED}x"
+            f"openrlhf {version}: SamplesGenerator lacks {', '.join(missing) or '_collect_prompt_batch'}; "
+            f"the TTRL hook was checked against openrlhf {CHECKED_VERSION}"
         )
-    version = _version()
-    if version and not version.startswith(SUPPORTED):
-        log.warning("ttrl-kit: TTRL hook written for openrlhf %sx, found %s", SUPPORTED, version)
+    check_version(version)
+    check_source(cls._generate_vllm, version)
     factory = rewarder_factory or (lambda: GroupRewarder(TTRLConfig.from_env()))
 
     original_generate_samples = cls.generate_samples
