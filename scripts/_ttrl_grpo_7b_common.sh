@@ -4,16 +4,21 @@
 #   TTRL_DATASET (data file stem), TTRL_MAX_LEN (prompt + response tokens),
 #   TTRL_PROMPTS_PER_STEP (rollout.batch_size), TTRL_EPISODES.
 # Everything else (64 votes / 32 trained, lr 5e-7, KL loss 0.001 k3, eval avg@16 at T=0.6...) is
-# common to the three benchmarks, as in the TTRL verl scripts.
+# common to the three benchmarks, as in the TTRL verl scripts; docs/openrlhf.md lists where and why
+# these scripts differ from TTRL's recipes.
+# Secrets: the wandb key comes from WANDB_API_KEY (a third argument is still accepted and exported
+# as WANDB_API_KEY).  It is never echoed and never put on a command line: OpenRLHF prints its full
+# args, this script tees them into OUT_DIR/train.log and wandb uploads them as the run config, so
+# OpenRLHF only sees --logger.wandb.key from-env:WANDB_API_KEY (wandb reads the real key from the env).
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: bash $0 OUT_DIR MODEL_DIR [WANDB_KEY]" >&2
+  echo "usage: [WANDB_API_KEY=...] bash $0 OUT_DIR MODEL_DIR [WANDB_KEY]" >&2
   exit 2
 fi
+if [ -n "${3:-}" ]; then export WANDB_API_KEY=$3; fi
 OUT_DIR=$(realpath -m "$1")                           # Ray actors do not share our cwd
 MODEL_DIR=$2
 [ -d "$MODEL_DIR" ] && MODEL_DIR=$(realpath "$MODEL_DIR")  # else a hub id, passed as is
-WANDB_KEY=${3:-}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DATA_DIR=${DATA_DIR:-$REPO/data/openrlhf}
 DATA=$DATA_DIR/$TTRL_DATASET.jsonl
@@ -24,6 +29,7 @@ RUN_NAME=ttrl-$TTRL_DATASET-grpo-$(basename "$MODEL_DIR")
 ARGS=(
   -m ttrl_kit.engines.openrlhf
   --task "${TTRL_KIT_TASK:-math}" --estimator majority --n-votes 64
+  --eval-at-start
   --
   --actor.model_name_or_path "$MODEL_DIR"
   --actor.num_nodes 1 --actor.num_gpus_per_node "$N_GPUS"
@@ -43,10 +49,11 @@ ARGS=(
   --actor.gradient_checkpointing_enable
   --eval.dataset "$DATA" --eval.n_samples_per_prompt 16 --eval.temperature 0.6 --eval.steps 2
   --ckpt.output_dir "$OUT_DIR/model" --ckpt.path "$OUT_DIR/ckpt" --ckpt.save_steps 40 --ckpt.max_num 2
+  --ckpt.best_metric_key none
   --logger.logging_steps 1
 )
-if [ -n "$WANDB_KEY" ]; then
-  ARGS+=(--logger.wandb.key "$WANDB_KEY" --logger.wandb.project TTRL --logger.wandb.run_name "$RUN_NAME")
+if [ -n "${WANDB_API_KEY:-}" ]; then
+  ARGS+=(--logger.wandb.key from-env:WANDB_API_KEY --logger.wandb.project TTRL --logger.wandb.run_name "$RUN_NAME")
 else
   ARGS+=(--logger.tensorboard_dir "$OUT_DIR/tensorboard")
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TTRL on AIME 2024 with OpenRLHF 0.11.2 (Ray + vLLM + DeepSpeed), GRPO, 8 GPUs on one node.
 #
-#   bash scripts/ttrl_aime_grpo_7b.sh OUT_DIR MODEL_DIR [WANDB_KEY]
+#   [WANDB_API_KEY=...] bash scripts/ttrl_aime_grpo_7b.sh OUT_DIR MODEL_DIR [WANDB_KEY]
 #
 # Hyper-parameters: the TTRL paper's AIME 2024 setting (paper v2/v3 = PRIME-RL/TTRL verl scripts
 # examples/ttrl/Qwen2.5-Math/aime.sh): 64 votes / 32 trained responses per prompt, 8 prompts
@@ -10,9 +10,12 @@
 # and no KL in the reward, 32 responses per optimizer step, eval avg@16 at T=0.6 every 2 steps.
 # Data: OpenRLHF prompt JSONL written by scripts/prepare_openrlhf_data.sh (DATA_DIR, default data/openrlhf).
 # The labels (--data.label_key answer) are used ONLY for logged metrics and eval, never for rewards.
-# No WANDB_KEY: metrics go to TensorBoard under OUT_DIR/tensorboard.
+# No WANDB_API_KEY (or third argument): metrics go to TensorBoard under OUT_DIR/tensorboard. The key is
+# never echoed nor passed as a flag; no "best" checkpoint is kept (its choice would use gold labels);
+# OpenRLHF evaluates once at step 0 (baseline) and then every 2 steps.
 # Env: DATA_DIR, TTRL_KIT_TASK (default math), N_GPUS (default 8), PYTHON,
-#      TTRL_PRINT_ARGS=1 (print the launcher argv, one per line, and exit), TTRL_DRY_RUN=1 (launcher --dry-run).
+#      TTRL_PRINT_ARGS=1 (print the launcher argv, one per line, and exit),
+#      TTRL_DRY_RUN=1 (print the launch plan and the OpenRLHF command line, start nothing).
 set -euo pipefail
 TTRL_DATASET=aime2024 TTRL_MAX_LEN=3584 TTRL_PROMPTS_PER_STEP=8 TTRL_EPISODES=80
 source "$(dirname "$0")/_ttrl_grpo_7b_common.sh"

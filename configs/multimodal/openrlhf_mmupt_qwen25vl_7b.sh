@@ -8,7 +8,7 @@
 #       --source data/geometry3k/data/train-00000-of-00001.parquet \
 #       --task-option min_pixels=262144 --task-option max_pixels=1204224 \
 #       --datasource geometry3k --out data/openrlhf/geometry3k
-#   bash configs/multimodal/openrlhf_mmupt_qwen25vl_7b.sh OUT_DIR MODEL_DIR [WANDB_KEY]
+#   [WANDB_API_KEY=...] bash configs/multimodal/openrlhf_mmupt_qwen25vl_7b.sh OUT_DIR MODEL_DIR [WANDB_KEY]
 #
 # MM-UPT's settings (arXiv 2505.22453, examples/config.yaml): 10 samples per prompt, all voting
 # and all trained, temperature 0.7, top_p 0.99, lr 1e-6, KL *loss* low_var_kl (= k3) 1e-2,
@@ -18,24 +18,31 @@
 # OpenRLHF 0.11 VLM constraints: no critic (group_norm advantages), no --ds.packing_samples.
 # The ttrl-kit group hook votes over each prompt's 10 decoded responses with --task multimodal;
 # the images and mm_train_inputs OpenRLHF attached to each response pass through untouched.
-# Env: DATA (default data/openrlhf/geometry3k/data.jsonl), N_GPUS (8), PYTHON, TTRL_PRINT_ARGS=1.
+# ttrl-kit's additions (not MM-UPT's): OpenRLHF's eval (gold labels, reporting only) on EVAL_DATA
+# (default: the training prompts, as in test-time training) at step 0 and every 5 steps, 4 samples
+# at T=0.7; no "best" checkpoint (it would be chosen with gold labels); the wandb key only from
+# WANDB_API_KEY (a third argument is exported as it), never echoed nor passed as a flag.
+# Env: DATA (default data/openrlhf/geometry3k/data.jsonl), EVAL_DATA, N_GPUS (8), PYTHON,
+#      TTRL_PRINT_ARGS=1 (print the launcher argv), TTRL_DRY_RUN=1 (print the plan and command line).
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: bash $0 OUT_DIR MODEL_DIR [WANDB_KEY]" >&2
+  echo "usage: [WANDB_API_KEY=...] bash $0 OUT_DIR MODEL_DIR [WANDB_KEY]" >&2
   exit 2
 fi
+if [ -n "${3:-}" ]; then export WANDB_API_KEY=$3; fi
 OUT_DIR=$(realpath -m "$1")
 MODEL_DIR=$2
 [ -d "$MODEL_DIR" ] && MODEL_DIR=$(realpath "$MODEL_DIR")
-WANDB_KEY=${3:-}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 DATA=${DATA:-$REPO/data/openrlhf/geometry3k/data.jsonl}
+EVAL_DATA=${EVAL_DATA:-$DATA}
 N_GPUS=${N_GPUS:-8}
 PY=${PYTHON:-python3}
 
 ARGS=(
   -m ttrl_kit.engines.openrlhf
   --task multimodal --task-option prompt_style=boxed --estimator majority --n-votes 10
+  --eval-at-start
   --
   --actor.model_name_or_path "$MODEL_DIR"
   --actor.num_nodes 1 --actor.num_gpus_per_node "$N_GPUS"
@@ -53,11 +60,13 @@ ARGS=(
   --actor.adam.lr 1e-6 --actor.adam.weight_decay 0.01
   --ds.zero_stage 3 --ds.param_dtype bf16
   --actor.gradient_checkpointing_enable
+  --eval.dataset "$EVAL_DATA" --eval.n_samples_per_prompt 4 --eval.temperature 0.7 --eval.steps 5
   --ckpt.output_dir "$OUT_DIR/model" --ckpt.path "$OUT_DIR/ckpt" --ckpt.save_steps 20 --ckpt.max_num 2
+  --ckpt.best_metric_key none
   --logger.logging_steps 1
 )
-if [ -n "$WANDB_KEY" ]; then
-  ARGS+=(--logger.wandb.key "$WANDB_KEY" --logger.wandb.project TTRL-MM
+if [ -n "${WANDB_API_KEY:-}" ]; then
+  ARGS+=(--logger.wandb.key from-env:WANDB_API_KEY --logger.wandb.project TTRL-MM
          --logger.wandb.run_name "mmupt-geometry3k-$(basename "$MODEL_DIR")")
 else
   ARGS+=(--logger.tensorboard_dir "$OUT_DIR/tensorboard")
@@ -65,6 +74,9 @@ fi
 if [ "${TTRL_PRINT_ARGS:-}" = 1 ]; then
   printf '%s\n' "${ARGS[@]}"
   exit 0
+fi
+if [ "${TTRL_DRY_RUN:-}" = 1 ]; then
+  exec "$PY" "${ARGS[@]:0:2}" --dry-run "${ARGS[@]:2}"
 fi
 if [ ! -f "$DATA" ]; then
   echo "$DATA not found: run python -m ttrl_multimodal.export (see the header of $0)" >&2

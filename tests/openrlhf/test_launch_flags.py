@@ -1,4 +1,5 @@
-"""The three launch scripts' flags against OpenRLHF 0.11.2's REAL parser and validation.
+"""The launch scripts' flags against OpenRLHF 0.11.2's REAL parser and validation, and their
+dry-run switch (issue 18's acceptance: no wandb key, no gold-selected "best" checkpoint).
 
 Each script is run with TTRL_PRINT_ARGS=1 (prints the launcher argv), the launcher builds
 its plan, and ``launcher.run`` executes the real ``openrlhf.cli.train_ppo_ray`` as
@@ -9,7 +10,10 @@ stub stops the run there and hands back the validated args.
 
 from __future__ import annotations
 
+import json
 import os
+import runpy
+import shlex
 import subprocess
 import sys
 import types
@@ -85,8 +89,12 @@ def launch(argv: list[str]):
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 @pytest.mark.parametrize("wandb", [False, True])
-def test_script_flags_pass_the_real_parser_and_validation(openrlhf_main, name, wandb):
+def test_script_flags_pass_the_real_parser_and_validation(openrlhf_main, monkeypatch, name, wandb):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
     argv = script_argv(f"scripts/{name}", *(["KEY123"] if wandb else []))
+    assert "KEY123" not in argv  # the third argument is exported as WANDB_API_KEY, never a flag
+    if wandb:
+        monkeypatch.setenv("WANDB_API_KEY", "KEY123")  # what the script exported for its launcher
     plan, args = launch(argv)
     want = SCRIPTS[name]
 
@@ -112,8 +120,12 @@ def test_script_flags_pass_the_real_parser_and_validation(openrlhf_main, name, w
     assert args.eval.n_samples_per_prompt == 16 and args.eval.temperature == 0.6
     assert args.data.label_key == "answer" and args.data.input_key == "prompt" and args.data.apply_chat_template
     assert args.ckpt.output_dir == "/runs/out/model"
+    assert args.ckpt.best_metric_key == "none"  # no "best" checkpoint chosen with gold labels
+    assert plan.config.eval_at_start and args.eval.steps == 2  # baseline at step 0, then every 2 steps
     if wandb:
-        assert args.logger.wandb.key == "KEY123" and args.logger.tensorboard_dir is None
+        assert args.logger.wandb.key == launcher.WANDB_KEY_FROM_ENV and args.logger.tensorboard_dir is None
+        assert "KEY123" not in repr(vars(args)) and "KEY123" not in json.dumps(plan.as_dict())
+        assert os.environ["WANDB_API_KEY"] == "KEY123"  # where wandb reads it, in Ray workers too
     else:
         assert args.logger.wandb.key is None and args.logger.tensorboard_dir == "/runs/out/tensorboard"
 
@@ -167,3 +179,68 @@ def test_multimodal_script_flags_pass_the_real_parser_and_its_vlm_rules(openrlhf
     assert args.rollout.n_samples_per_prompt == 10 and args.rollout.temperature == 0.7
     assert args.algo.kl.use_loss and args.algo.kl.init_coef == 0.01 and args.algo.kl.estimator == "k3"
     assert args.actor.adam.lr == 1e-6 and args.train.num_episodes == 15
+    assert args.ckpt.best_metric_key == "none" and plan.config.eval_at_start and args.eval.dataset
+
+
+def test_the_printed_command_line_passes_openrlhfs_real_parser(openrlhf_main, monkeypatch):
+    """The acceptance command (`TTRL_DRY_RUN=1 bash scripts/ttrl_aime_grpo_7b.sh OUT MODEL KEY`):
+    the OpenRLHF command line it prints, through the real parser."""
+    p = dry_run("scripts/ttrl_aime_grpo_7b.sh", SECRET)
+    cmd = command_line(p.stdout)
+    assert cmd[:3] == ["python", "-m", launcher.OPENRLHF_MAIN]
+    monkeypatch.setattr(sys, "argv", [launcher.OPENRLHF_MAIN, *cmd[3:]])
+    with pytest.raises(ReachedTrain) as reached:
+        runpy.run_module(launcher.OPENRLHF_MAIN, run_name="__main__", alter_sys=True)
+    args = reached.value.parsed
+    assert args.ckpt.best_metric_key == "none" and args.logger.wandb.key == launcher.WANDB_KEY_FROM_ENV
+    assert SECRET not in repr(vars(args))
+
+
+# ------------------------------------------------------------------ dry-run switch and secrets
+
+DRY_RUN_SCRIPTS = ["scripts/ttrl_aime_grpo_7b.sh", "scripts/ttrl_amc_grpo_7b.sh", "scripts/ttrl_math500_grpo_7b.sh",
+           "configs/multimodal/openrlhf_mmupt_qwen25vl_7b.sh"]
+SECRET = "SECRETKEY123"
+
+
+def dry_run(script: str, *args: str, **env_extra: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_API_KEY"}
+    env.update(TTRL_DRY_RUN="1", DATA_DIR="/data/openrlhf", PYTHON=sys.executable, **env_extra)
+    return subprocess.run(["bash", str(REPO / script), "/runs/out", "/models/m", *args],
+                          env=env, capture_output=True, text=True, timeout=180)
+
+
+def command_line(stdout: str) -> list[str]:
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("# python -m openrlhf.cli.train_ppo_ray")]
+    assert len(lines) == 1, stdout
+    return shlex.split(lines[0][2:])
+
+
+@pytest.mark.parametrize("script", DRY_RUN_SCRIPTS)
+@pytest.mark.parametrize("how", ["argument", "env"])
+def test_dry_run_prints_a_command_line_without_the_key_or_a_gold_best_checkpoint(script, how):
+    p = dry_run(script, SECRET) if how == "argument" else dry_run(script, WANDB_API_KEY=SECRET)
+    assert p.returncode == 0, p.stderr
+    assert SECRET not in p.stdout and SECRET not in p.stderr
+    cmd = command_line(p.stdout)
+    assert cmd[cmd.index("--logger.wandb.key") + 1] == launcher.WANDB_KEY_FROM_ENV
+    best = [i for i, tok in enumerate(cmd) if tok.startswith("--ckpt.best_metric_key")]
+    assert len(best) == 1 and cmd[best[0] + 1] == "none"
+    plan = json.loads(p.stdout[: p.stdout.index("\n# python")])
+    assert plan["ttrl"]["eval_at_start"] is True and SECRET not in json.dumps(plan)
+
+
+def test_without_a_key_metrics_go_to_tensorboard_and_no_wandb_flag():
+    p = dry_run(DRY_RUN_SCRIPTS[0])
+    assert p.returncode == 0, p.stderr
+    cmd = command_line(p.stdout)
+    assert "--logger.wandb.key" not in cmd and cmd[cmd.index("--logger.tensorboard_dir") + 1] == "/runs/out/tensorboard"
+
+
+def test_a_literal_key_given_to_the_launcher_is_moved_off_the_command_line():
+    env = {"PATH": os.environ["PATH"]}
+    flags = ["--actor.model_name_or_path", "m", "--logger.wandb.key=abc", "--rollout.n_samples_per_prompt", "4"]
+    out = launcher.secure_wandb_key(flags, env)
+    assert "abc" not in " ".join(out) and env["WANDB_API_KEY"] == "abc"
+    with pytest.raises(launcher.ConfigError, match="set WANDB_API_KEY"):
+        launcher.secure_wandb_key(["--logger.wandb.key", launcher.WANDB_KEY_FROM_ENV], {})

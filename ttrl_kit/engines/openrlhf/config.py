@@ -29,6 +29,9 @@ class TTRLConfig:
     task_options: Mapping[str, Any] = field(default_factory=dict)
     estimator_options: Mapping[str, Any] = field(default_factory=dict)
     n_votes: int | None = None
+    #: Run OpenRLHF's own evaluation once before the first training step (global step 0), so a
+    #: run shows its own before/after (OpenRLHF 0.11.2 only evaluates after update steps).
+    eval_at_start: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.task, str) or not self.task:
@@ -37,6 +40,8 @@ class TTRLConfig:
             raise ConfigError("TTRL config: 'estimator' must be a non-empty string")
         if self.n_votes is not None and (not isinstance(self.n_votes, int) or self.n_votes < 1):
             raise ConfigError(f"TTRL config: 'n_votes' must be a positive integer, got {self.n_votes!r}")
+        if not isinstance(self.eval_at_start, bool):
+            raise ConfigError(f"TTRL config: 'eval_at_start' must be true or false, got {self.eval_at_start!r}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self) | {"task_options": dict(self.task_options),
@@ -51,7 +56,8 @@ class TTRLConfig:
             raise ConfigError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected a JSON object")
-        unknown = sorted(set(data) - {"task", "estimator", "task_options", "estimator_options", "n_votes"})
+        unknown = sorted(set(data) - {"task", "estimator", "task_options", "estimator_options", "n_votes",
+                                      "eval_at_start"})
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
         if "task" not in data:

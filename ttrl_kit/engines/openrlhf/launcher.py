@@ -32,6 +32,13 @@ REWARD_FILE = str(Path(__file__).with_name("ttrl_reward_func.py"))
 """The per-sample reward file shipped with ttrl-kit (see ``ttrl_reward_func``)."""
 
 OPENRLHF_MAIN = "openrlhf.cli.train_ppo_ray"
+WANDB_KEY_FLAG = "--logger.wandb.key"
+WANDB_KEY_FROM_ENV = "from-env:WANDB_API_KEY"
+"""What ``--logger.wandb.key`` says on OpenRLHF's command line.  OpenRLHF 0.11.2 turns wandb on
+only when that flag is non-empty, prints its full args (``strategy.print(args)``) and uploads
+them as the wandb run config, so the real key must never be the flag's value: wandb reads it
+from ``WANDB_API_KEY`` in the trainer actor (``wandb.api.api_key``) and never falls back to the
+flag.  A real key given to the launcher as the flag is moved into ``WANDB_API_KEY``."""
 RAY_JOB_CONFIG = "RAY_JOB_CONFIG_JSON_ENV_VAR"  # set by `ray job submit` for the driver
 _TRAIN_ENV_DEFAULTS = {  # what openrlhf's train() passes to ray.init when it initialises Ray
     "TOKENIZERS_PARALLELISM": "true",
@@ -48,6 +55,8 @@ class LaunchPlan:
     openrlhf_argv: list[str]
     runtime_env: dict[str, Any] = field(default_factory=dict)
     n_train: int = 1
+    #: Set into this process's environment by :func:`run` (never printed, never in ``as_dict``).
+    wandb_api_key: str | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,10 +81,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-votes", type=int, default=None,
                    help="samples drawn and voted on per prompt (env TTRL_KIT_N_VOTES); the first "
                         "--rollout.n_samples_per_prompt of them are trained on (default: equal)")
+    p.add_argument("--eval-at-start", action="store_true", default=_bool_env("TTRL_KIT_EVAL_AT_START"),
+                   help="evaluate (--eval.dataset) once at global step 0, before the first update, so the run "
+                        "has its own baseline (env TTRL_KIT_EVAL_AT_START=1)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the launch plan (OpenRLHF command, runtime_env) as JSON and exit")
     p.add_argument("openrlhf_args", nargs=argparse.REMAINDER, metavar="-- FLAGS",
                    help="OpenRLHF 0.11 dotted flags, passed through unchanged")
+
+
+def _bool_env(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
 def _int_env(name: str, environ: dict[str, str]) -> int | None:
@@ -117,8 +133,12 @@ def build_plan(args: argparse.Namespace, environ: dict[str, str] | None = None) 
         task_options=task_options(args),
         estimator_options=parse_options(args.estimator_option, "--estimator-option"),
         n_votes=n_votes,
+        eval_at_start=bool(getattr(args, "eval_at_start", False)),
     )
     _check_names(config)
+    if config.eval_at_start and flag_value(flags, "--eval.dataset") is None:
+        raise ConfigError("--eval-at-start needs --eval.dataset (the set OpenRLHF evaluates on)")
+    flags = secure_wandb_key(flags, environ)
     _check_openrlhf_version(environ)
 
     raw_n = flag_value(flags, "--rollout.n_samples_per_prompt")
@@ -136,7 +156,37 @@ def build_plan(args: argparse.Namespace, environ: dict[str, str] | None = None) 
 
     if flag_value(flags, "--reward.remote_url") is None and flag_value(flags, "--train.agent_func_path") is None:
         flags += ["--reward.remote_url", REWARD_FILE]
-    return LaunchPlan(config=config, openrlhf_argv=flags, runtime_env=runtime_env_for(config, environ), n_train=n_train)
+    return LaunchPlan(config=config, openrlhf_argv=flags, runtime_env=runtime_env_for(config, environ), n_train=n_train,
+                      wandb_api_key=environ.get("WANDB_API_KEY") if WANDB_KEY_FROM_ENV in flags else None)
+
+
+def secure_wandb_key(flags: list[str], environ: dict[str, str]) -> list[str]:
+    """Keep the wandb key off OpenRLHF's command line (see :data:`WANDB_KEY_FROM_ENV`).
+
+    A literal key in ``--logger.wandb.key`` is moved into ``environ`` (and so into this process's
+    environment before Ray starts, which Ray workers inherit) and replaced by the placeholder.
+    The placeholder without ``WANDB_API_KEY`` is a one-line error now rather than a failed
+    ``wandb.login`` inside a Ray actor later."""
+    out: list[str] = []
+    i = 0
+    while i < len(flags):
+        tok = flags[i]
+        value = None
+        if tok == WANDB_KEY_FLAG and i + 1 < len(flags):
+            value, i = flags[i + 1], i + 2
+        elif tok.startswith(WANDB_KEY_FLAG + "="):
+            value, i = tok[len(WANDB_KEY_FLAG) + 1:], i + 1
+        else:
+            out.append(tok)
+            i += 1
+            continue
+        if value and value != WANDB_KEY_FROM_ENV:
+            environ["WANDB_API_KEY"] = value
+        if value:
+            out += [WANDB_KEY_FLAG, WANDB_KEY_FROM_ENV]
+    if WANDB_KEY_FROM_ENV in out and not environ.get("WANDB_API_KEY"):
+        raise ConfigError(f"{WANDB_KEY_FLAG} {WANDB_KEY_FROM_ENV}: set WANDB_API_KEY (wandb reads the key from there)")
+    return out
 
 
 def _check_names(config: TTRLConfig) -> None:
@@ -195,6 +245,8 @@ def run(plan: LaunchPlan) -> int:
     if ray.is_initialized():
         raise ConfigError("Ray is already initialised in this process; the TTRL hook must be set at ray.init")
     os.environ[ENV_VAR] = plan.config.to_json()  # the driver itself, and Ray started from it
+    if plan.wandb_api_key:  # inherited by the local Ray cluster ray.init starts (not in runtime_env: printed)
+        os.environ["WANDB_API_KEY"] = plan.wandb_api_key
     ray.init(runtime_env=plan.runtime_env)
     worker_setup.setup()  # the driver too, in case a generator ever runs in-process
     saved = sys.argv

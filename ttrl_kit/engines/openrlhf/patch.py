@@ -42,6 +42,8 @@ from ttrl_kit.engines.openrlhf.group_hook import GroupRewarder, label_metrics
 log = logging.getLogger("ttrl_kit.openrlhf")
 
 TARGET_MODULE = "openrlhf.trainer.ppo_utils.samples_generator"
+TRAINER_MODULE = "openrlhf.trainer.ppo_trainer"
+"""Where ``BasePPOTrainer`` lives: the eval-at-start hook (:func:`install_eval_at_start`) goes there."""
 CHECKED_VERSION = "0.11.2"
 """The one OpenRLHF release whose ``_generate_vllm`` our loop was written from and tested against."""
 OVERRIDE_ENV = "TTRL_KIT_OPENRLHF_VERSION_OVERRIDE"
@@ -52,6 +54,7 @@ Our ``_generate_group_scored`` is a restructured copy of that loop: if the origi
 upstream PR adds a filter inside it, say), the copy would silently skip the change, so the hook
 refuses instead.  tests/openrlhf/test_version_pin.py recomputes it from the installed source."""
 _MARK = "_ttrl_kit_hook"
+_EVAL_MARK = "_ttrl_kit_eval_at_start"
 _REQUIRED = ("generate_samples", "_generate_vllm", "_dispatch_prompts_to_vllm", "_process_response_into_experience")
 
 
@@ -172,6 +175,44 @@ def install(module: Any, rewarder_factory: Callable[[], GroupRewarder] | None = 
     cls._generate_vllm = _generate_vllm
     setattr(cls, _MARK, True)
     log.info("ttrl-kit: TTRL group hook installed in %s.SamplesGenerator", module.__name__)
+    return True
+
+
+def install_eval_at_start(module: Any, config_factory: Callable[[], TTRLConfig] | None = None) -> bool:
+    """Patch ``module.BasePPOTrainer`` (``module`` is ``openrlhf.trainer.ppo_trainer``) so that a
+    fresh run evaluates once at global step 0, before any update.
+
+    Why there: OpenRLHF 0.11.2's ``PPOTrainer.fit`` first calls
+    ``restore_best_checkpoint_state(init_checkpoint_states())`` and then evaluates only after
+    update steps (``global_step % eval.steps == 0``).  Wrapping that first call gives a baseline
+    on the initial weights with OpenRLHF's own ``evaluate`` (same eval set, sampler, metrics
+    and trackers, logged at step 0).  Not on a resumed run (``global_step > 0``), and not in the
+    async trainer, whose ``TrainingActor`` has no eval data (its evaluation runs elsewhere).
+    A no-op unless the TTRL config asks for it.  Returns False when already patched."""
+    base = module.BasePPOTrainer
+    if getattr(base, _EVAL_MARK, False):
+        return False
+    original = base.restore_best_checkpoint_state
+    factory = config_factory or TTRLConfig.from_env
+
+    @functools.wraps(original)
+    def restore_best_checkpoint_state(self, checkpoint_states):
+        out = original(self, checkpoint_states)
+        if not factory().eval_at_start or (checkpoint_states or {}).get("global_step", 0):
+            return out
+        if getattr(self, "eval_dataloader", None) is None or not hasattr(self, "generate_kwargs"):
+            log.warning("ttrl-kit: eval at start skipped: this trainer (%s) has no eval data here "
+                        "(no --eval.dataset, or the async trainer)", type(self).__name__)
+            return out
+        kwargs = dict(self.generate_kwargs)  # exactly what fit() passes to its periodic evaluations
+        kwargs["temperature"] = self.args.eval.temperature
+        kwargs["n_samples_per_prompt"] = self.args.eval.n_samples_per_prompt
+        log.info("ttrl-kit: baseline evaluation at global step 0")
+        self.evaluate(0, **kwargs)
+        return out
+
+    base.restore_best_checkpoint_state = restore_best_checkpoint_state
+    setattr(base, _EVAL_MARK, True)
     return True
 
 

@@ -8,7 +8,8 @@ samples generator imports vLLM, and importing vLLM in every worker (the DeepSpee
 reference model, idle workers) before Ray assigned GPUs would be slow and risky.  Instead a
 tiny import hook waits for ``openrlhf.trainer.ppo_utils.samples_generator`` and patches the
 class right after the module body ran, so whichever actor builds a ``SamplesGenerator``
-(``PPOTrainer`` or the async ``GenerateSamplesActor``) gets the hooked class.
+(``PPOTrainer`` or the async ``GenerateSamplesActor``) gets the hooked class.  The same hook
+patches ``openrlhf.trainer.ppo_trainer`` for the optional evaluation at step 0.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ import importlib.machinery
 import sys
 from typing import Any
 
-from ttrl_kit.engines.openrlhf.patch import TARGET_MODULE, install
+from ttrl_kit.engines.openrlhf.patch import TARGET_MODULE, TRAINER_MODULE, install, install_eval_at_start
 
 SETUP_HOOK = "ttrl_kit.engines.openrlhf.worker_setup.setup"
+
+
+#: module name -> the function that patches it right after its body ran
+PATCHES = {TARGET_MODULE: install, TRAINER_MODULE: install_eval_at_start}
 
 
 class _PatchingLoader(importlib.abc.Loader):
@@ -34,17 +39,17 @@ class _PatchingLoader(importlib.abc.Loader):
 
     def exec_module(self, module: Any) -> None:
         self._inner.exec_module(module)
-        install(module)
+        PATCHES[module.__name__](module)
 
     def __getattr__(self, name: str) -> Any:  # get_code, get_source, is_package, ...
         return getattr(self._inner, name)
 
 
 class PatchOnImport(importlib.abc.MetaPathFinder):
-    """Meta-path finder that only answers for :data:`TARGET_MODULE`."""
+    """Meta-path finder that only answers for the modules in :data:`PATCHES`."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname != TARGET_MODULE:
+        if fullname not in PATCHES:
             return None
         for finder in sys.meta_path:
             if finder is self or isinstance(finder, PatchOnImport):
@@ -60,9 +65,10 @@ class PatchOnImport(importlib.abc.MetaPathFinder):
 
 def setup() -> None:
     """Entry point Ray calls in each worker (and the launcher calls in the driver)."""
-    module = sys.modules.get(TARGET_MODULE)
-    if module is not None:
-        install(module)
+    for name, patch in PATCHES.items():
+        module = sys.modules.get(name)
+        if module is not None:
+            patch(module)
     if not any(isinstance(f, PatchOnImport) for f in sys.meta_path):
         sys.meta_path.insert(0, PatchOnImport())
 
