@@ -2,20 +2,40 @@
 # Sets up .venv with ttrl-kit, its built-in plugins, the embedded engine and the default CPU model.
 #   bash scripts/install.sh          # users
 #   bash scripts/install.sh --dev    # + test tools and the OpenRLHF and verl contract-test dependencies
+#   bash scripts/install.sh --gpu    # a GPU node for the OpenRLHF engine (CUDA torch, vLLM, DeepSpeed,
+#                                    # flash-attn, OpenRLHF 0.11.2), see docs/openrlhf.md
 # CPU by default: torch 2.13.0 is pinned because an unpinned torch pulls a multi-GB CUDA build.
 # On a GPU machine, install the torch you want into .venv first and set TTRL_TORCH=skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV=0
+GPU=0
 for arg in "$@"; do
   case "$arg" in
     --dev) DEV=1 ;;
-    *) echo "install.sh: unknown argument $arg (known: --dev)" >&2; exit 2 ;;
+    --gpu) GPU=1 ;;
+    *) echo "install.sh: unknown argument $arg (known: --dev, --gpu)" >&2; exit 2 ;;
   esac
 done
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
+if [ "$GPU" = 1 ]; then
+  # One resolver call for torch (the CUDA build vllm 0.29.0 pins), vLLM, DeepSpeed, Ray, transformers and
+  # ttrl-kit with its plugins: requirements/gpu-openrlhf.txt explains what is in it and why.
+  "${PIP[@]}" -r requirements/gpu-openrlhf.txt -e . -e plugins/math -e plugins/text_cls -e plugins/multimodal
+  # flash-attn 2.8.3 is an sdist: build it against the torch just installed (needs nvcc), or install a
+  # prebuilt wheel for exactly that torch/CUDA/Python (FLASH_ATTN_WHEEL=path-or-URL).
+  if [ -n "${FLASH_ATTN_WHEEL:-}" ]; then
+    "${PIP[@]}" --no-deps "$FLASH_ATTN_WHEEL"
+  else
+    "${PIP[@]}" --no-build-isolation --no-deps "flash-attn==2.8.3"
+  fi
+  "${PIP[@]}" --no-deps "openrlhf==0.11.2"  # every other requirement of it was resolved above
+  .venv/bin/python -m pip check
+  echo "ttrl-kit (OpenRLHF engine, GPU) installed in .venv"
+  exit 0
+fi
 if [ "${TTRL_TORCH:-}" != "skip" ]; then
   "${PIP[@]}" "torch==${TTRL_TORCH:-2.13.0}"
 fi

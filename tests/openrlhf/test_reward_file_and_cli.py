@@ -121,3 +121,22 @@ def test_env_var_defaults_and_task_config(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TTRL_KIT_N_VOTES", "many")
     assert cli_main(["openrlhf", "--dry-run", "--", "--rollout.n_samples_per_prompt", "6"]) == 2
     assert "TTRL_KIT_N_VOTES='many'" in capsys.readouterr().err
+
+
+def test_prepare_script_leaves_the_instruction_to_qwen25_maths_system_prompt(tmp_path):
+    """scripts/prepare_openrlhf_data.sh (the data of the Qwen2.5-Math launch scripts) writes the bare
+    question: that model's chat template already says "Please reason step by step, and put your final
+    answer within \\boxed{}."; TTRL_TASK_OPTIONS="" keeps the math task's suffix for other models."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("aime2024", "amc", "math500"):
+        (src / f"{name}.jsonl").write_text('{"id": "1", "problem": "What is 1+1?", "answer": "2"}\n')
+    script = Path(__file__).resolve().parents[2] / "scripts" / "prepare_openrlhf_data.sh"
+
+    def content(out, **env):
+        subprocess.run(["bash", str(script), str(src), str(out)], check=True, capture_output=True,
+                       env=dict(os.environ, PYTHON=sys.executable, **env), timeout=300)
+        return json.loads((out / "aime2024.jsonl").read_text())["prompt"][-1]["content"]
+
+    assert content(tmp_path / "qwen_math") == "What is 1+1?"
+    assert content(tmp_path / "other", TTRL_TASK_OPTIONS="").endswith("put your final answer within \\boxed{}.")
