@@ -84,10 +84,12 @@ def test_duplicate_prompt_ids_refused(test_registry, smoke_dict, tmp_path):
         prepare_run(from_mapping(d, "my.yaml"))
 
 
-def test_world_size_above_one_refused(test_registry, smoke_dict, monkeypatch):
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    with pytest.raises(ConfigError, match="split prompt groups"):
+def test_several_processes_need_micro_batches_that_divide_each_ranks_share(test_registry, smoke_dict, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "3")  # 2 prompts x 4 samples = 8 per step, micro-batch 4 x 3 ranks
+    with pytest.raises(ConfigError, match="'train.micro_batch_size': 4 x 3 processes does not divide"):
         prepare_run(from_mapping(smoke_dict, "my.yaml"))
+    monkeypatch.setenv("WORLD_SIZE", "2")  # groups are gathered across ranks: no refusal any more
+    prepare_run(from_mapping(smoke_dict, "my.yaml"))
 
 
 def test_cli_bad_config_is_one_line_exit_2(tmp_path, smoke_dict):

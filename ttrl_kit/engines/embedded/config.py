@@ -414,16 +414,24 @@ def world_size() -> int:
         return 1
 
 
-def refuse_split_groups(cfg: RunConfig) -> None:
-    """TRL's RepeatSampler spreads the n samples of one prompt over ranks when several
-    processes train; the reward function then sees partial groups on each rank and a vote
-    over a partial group is a different (wrong) estimate.  This engine does not gather
-    groups across ranks, so it refuses to run split."""
+def is_main_process() -> bool:
+    """Rank 0, or the only process: the one that writes the run directory."""
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
+def check_world(cfg: RunConfig) -> None:
+    """Several processes (``torchrun`` / ``accelerate launch``): the reward gathers every rank's
+    samples and votes over whole groups (``ttrl_kit.trl``), so groups may straddle ranks; what
+    must hold is TRL's batch arithmetic: one step's samples split evenly into micro-batches
+    on every rank."""
     n = world_size()
-    if n > 1:
-        raise ConfigError(
-            f"{cfg.source}: the embedded engine runs in one process (WORLD_SIZE={n} would split prompt groups "
-            "across ranks); launch without torchrun/accelerate, or use the openrlhf engine for multi-GPU"
+    per_step = cfg.train.prompts_per_step * cfg.ttrl.n_train
+    if n > 1 and per_step % (cfg.train.micro_batch_size * n):
+        raise _err(
+            cfg, "train.micro_batch_size",
+            f"{cfg.train.micro_batch_size} x {n} processes does not divide prompts_per_step x n_train = {per_step}",
         )
 
 

@@ -33,7 +33,7 @@ def prepare_run(cfg: RunConfig) -> Prepared:
     """Everything that needs plugins but no model: scorer, dataset rows, split checks."""
     from ttrl_kit.engines.embedded.trainer import build_scorer
 
-    cfgmod.refuse_split_groups(cfg)
+    cfgmod.check_world(cfg)
     cfgmod.check_report_to(cfg)
     scorer, warnings = build_scorer(cfg)
     d = cfg.data
@@ -155,12 +155,15 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     from ttrl_kit.engines.embedded.trainer import build_trainer, checkpoint_train_s, latest_complete_checkpoint
 
     rd = RunDir(run_path)
+    main = cfgmod.is_main_process()  # with several processes only rank 0 writes the run directory
     p = prepare_run(cfg)
     for w in p.warnings:
         log(f"warning: {w}")
     baseline = baseline_source(cfg) if cfg.eval.before else None
     check_model_fields(cfg)  # a missing model or bad LoRA fields fail here, before the run directory exists
-    if not resume:
+    if not main:
+        pass
+    elif not resume:
         rd.create(cfg.to_dict())
     else:
         import sys
@@ -177,18 +180,20 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     threads = cfgmod.resolve_threads(cfg.train.threads)
     torch.set_num_threads(threads)
     log(f"torch threads: {threads} (train.threads={cfg.train.threads!r})")
-    rd.update_run_json(status="running", pid=__import__("os").getpid(), torch_threads=threads)
+    if main:
+        rd.update_run_json(status="running", pid=__import__("os").getpid(), torch_threads=threads)
 
     t0 = time.perf_counter()
     loaded = models.load_model(cfg.model.name, seed=cfg.train.seed)
-    rd.update_run_json(model_source=loaded.source, model_load_s=round(time.perf_counter() - t0, 2))
+    if main:
+        rd.update_run_json(model_source=loaded.source, model_load_s=round(time.perf_counter() - t0, 2))
     check_prompt_lengths(p.train_rows, loaded.tokenizer, cfg.generation.max_prompt_length, cfg.source)
 
     before = None
     if cfg.eval.before:
         if rd.eval_file("before").is_file():
             log("eval before: already done (resumed run), reusing it")
-        elif baseline is not None:
+        elif baseline is not None and main:
             import shutil
 
             src, which = baseline
@@ -197,20 +202,21 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
                 shutil.copyfile(src.eval_questions_file(which), rd.eval_questions_file("before"))
             rd.write_json(rd.eval_settings_file("before"), eval_settings(cfg))
             log(f"eval before: taken from {src.eval_file(which)} (same base model and eval settings)")
-        else:
+        elif baseline is None:
             torch.manual_seed(cfg.eval.seed)
-            before = _run_evals(cfg, loaded, p, "before")
-            _save_eval(rd, "before", before, eval_settings(cfg))
+            before = _run_evals(cfg, loaded, p, "before")  # every rank (same seed): none waits idle in a barrier
+            if main:
+                _save_eval(rd, "before", before, eval_settings(cfg))
 
     ckpt = latest_complete_checkpoint(rd.checkpoints) if resume else None
     spent_s = 0.0
     if ckpt is not None:
         step = int(ckpt.name.split("-", 1)[1])
-        dropped = rd.truncate_metrics(step)
+        dropped = rd.truncate_metrics(step) if main else 0
         spent_s = checkpoint_train_s(ckpt)
         log(f"resuming from {ckpt} (step {step}; {dropped} metric lines after it dropped; "
             f"{spent_s / 60:.1f} min of training already spent)")
-    elif resume:
+    elif resume and main:
         rd.truncate_metrics(0)
         log("no complete checkpoint yet: training starts from step 0")
 
@@ -220,6 +226,8 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
     train_s = time.perf_counter() - t_train
     global_step = trainer.state.global_step
+    if not main:
+        return {}  # rank 0 evaluates the trained model and writes the summary
     rd.update_run_json(status="trained", train_s_this_process=round(train_s, 1),
                        train_s_total=round(budget.elapsed(), 3), global_step=global_step,
                        stopped_by_time_budget=budget.stopped_early)

@@ -163,6 +163,9 @@ class MetricsCallback(TrainerCallback):
         for k, name in self.TRL_KEYS.items():
             v = logs.get(k)
             line[name] = float(v) if isinstance(v, (int, float)) else None
+        if not state.is_world_process_zero:  # every rank drained its stats above; rank 0 writes the line
+            self.t_mark = time.perf_counter()
+            return
         line.update(
             step_s=step,
             generate_s=gen,
@@ -180,7 +183,7 @@ class MetricsCallback(TrainerCallback):
 
     def on_save(self, args, state, control, **kw):
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if ckpt.is_dir():
+        if ckpt.is_dir() and state.is_world_process_zero:
             marker = {"step": state.global_step, "time": time.time()}
             if self.train_clock is not None:
                 marker["train_s"] = round(self.train_clock(), 3)
@@ -241,11 +244,26 @@ class TimeBudgetCallback(TrainerCallback):
         return self.spent_s + (time.perf_counter() - self.t0)
 
     def on_step_end(self, args, state, control, **kw):
-        if self.max_s is not None and self.elapsed() >= self.max_s:
+        if self.max_s is not None and _any_rank(self.elapsed() >= self.max_s):
             control.should_training_stop = True
             control.should_save = True
             self.stopped_early = True
         return control
+
+
+def _any_rank(flag: bool) -> bool:
+    """True if ``flag`` holds on any rank: with several processes every rank must stop at the
+    same step, or the others would wait forever in the next gradient all-reduce."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0])
+    if dist.get_backend() == "nccl":
+        t = t.cuda()
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
 
 
 def make_extra_votes(trainer_ref: dict[str, Any], tokenizer: Any, cfg: RunConfig):
@@ -270,8 +288,10 @@ def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
     """Our config -> ``GRPOConfig`` (TRL validates the batch arithmetic once more)."""
     import torch
 
+    from ttrl_kit.engines.embedded.config import world_size
+
     t, tr, g = cfg.ttrl, cfg.train, cfg.generation
-    per_step = tr.prompts_per_step * t.n_train
+    per_step = tr.prompts_per_step * t.n_train  # over all processes (check_world: divisible)
     on_gpu = torch.cuda.is_available()
     kwargs: dict[str, Any] = dict(
         output_dir=str(output_dir),
@@ -285,7 +305,7 @@ def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
         beta=tr.beta,
         num_generations=t.n_train,
         per_device_train_batch_size=tr.micro_batch_size,
-        gradient_accumulation_steps=per_step // tr.micro_batch_size,
+        gradient_accumulation_steps=per_step // (tr.micro_batch_size * world_size()),
         max_completion_length=g.max_completion_length,
         temperature=g.temperature,
         top_p=g.top_p,
