@@ -43,7 +43,7 @@ ARGS=(
   --train.batch_size 32 --train.micro_batch_size 2 --train.max_epochs 1 --train.num_episodes "$TTRL_EPISODES"
   --algo.advantage.estimator group_norm
   --algo.kl.use_loss --algo.kl.init_coef 0.001 --algo.kl.estimator k3
-  --actor.adam.lr 5e-7 --actor.adam.weight_decay 0.01 --actor.lr_warmup_ratio 0.03
+  --actor.adam.lr 5e-7 --actor.adam.betas 0.9 0.999 --actor.adam.weight_decay 0.01 --actor.lr_warmup_ratio 0.03
   --actor.lr_scheduler cosine_with_min_lr --actor.min_lr_ratio 0.0 --actor.eps_clip 0.2
   --ds.zero_stage 3 --ds.param_dtype bf16 --ds.adam_offload --ds.packing_samples
   --actor.gradient_checkpointing_enable

@@ -117,6 +117,7 @@ def test_script_flags_pass_the_real_parser_and_validation(openrlhf_main, monkeyp
     assert args.algo.advantage.estimator == "group_norm"
     assert args.algo.kl.use_loss and args.algo.kl.init_coef == 0.001 and args.algo.kl.estimator == "k3"
     assert args.actor.adam.lr == 5e-7 and args.rollout.temperature == 1.0
+    assert tuple(args.actor.adam.betas) == (0.9, 0.999)  # verl's AdamW default, as in TTRL v2/v3
     assert args.eval.n_samples_per_prompt == 16 and args.eval.temperature == 0.6
     assert args.data.label_key == "answer" and args.data.input_key == "prompt" and args.data.apply_chat_template
     assert args.ckpt.output_dir == "/runs/out/model"

@@ -1,8 +1,8 @@
 """With the REAL Ray (2.55.0, OpenRLHF 0.11.2's pin): the launcher's runtime_env makes every
 Ray worker patch OpenRLHF's SamplesGenerator on import and see the TTRL config.
 
-Ray is not part of the CPU test install (scripts/install.sh keeps it light), so this test
-skips there; it was run with ray==2.55.0 in a side environment (see docs/openrlhf.md).
+`scripts/install.sh --dev` installs ray==2.55.0, so this runs in the default suite; it skips only
+where Ray is missing.
 """
 
 from __future__ import annotations
