@@ -2,20 +2,21 @@
 
 Public API, all a plugin or an engine needs::
 
-    from ttrl_kit import hookimpl, Task, KeyedTask, AnswerClasses, Estimate, GroupScorer
+    from ttrl_kit import hookimpl, Task, KeyedTask, AnswerClasses, Estimate, GroupScorer, Signals
 """
 
 from ttrl_kit.core.errors import ConfigError, InputError, TTRLError, UnknownNameError
 from ttrl_kit.core.estimators import Estimator, VoteOptions
 from ttrl_kit.core.hookspecs import hookimpl
 from ttrl_kit.core.plugins import PluginRegistry, get_registry
-from ttrl_kit.core.records import AnswerClasses, Estimate, GroupResult, PluginFailure, PluginInfo
+from ttrl_kit.core.records import SIGNAL_NAMES, AnswerClasses, Estimate, GroupResult, PluginFailure, PluginInfo, Signals
 from ttrl_kit.core.scoring import GroupScorer, group_indices, summarise
 from ttrl_kit.core.task import KeyedTask, Task, grade, group_by_key
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SIGNAL_NAMES",
     "AnswerClasses",
     "ConfigError",
     "Estimate",
@@ -27,6 +28,7 @@ __all__ = [
     "PluginFailure",
     "PluginInfo",
     "PluginRegistry",
+    "Signals",
     "TTRLError",
     "Task",
     "UnknownNameError",

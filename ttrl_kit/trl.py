@@ -39,7 +39,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ttrl_kit.core import metrics
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.records import GroupResult
+from ttrl_kit.core.records import GroupResult, Signals
 from ttrl_kit.core.scoring import GroupScorer, group_indices, summarise
 
 __all__ = ["GroupSplitError", "StepStats", "TTRLReward", "completion_text", "ttrl_reward"]
@@ -74,6 +74,7 @@ class StepStats:
     results: list[GroupResult] = field(default_factory=list)
     estimate_s: float = 0.0
     extra_generate_s: float = 0.0
+    signal_s: float | None = None  # reducing logits to signals, inside generation (None: none needed)
 
     def summary(self) -> dict[str, float | None]:
         rs = self.results
@@ -93,6 +94,14 @@ class StepStats:
         out["reward_accuracy"] = core.get("reward_accuracy")
         if "avg_at_k" in core:
             out["train_avg_at_n"] = core["avg_at_k"]
+        if self.signal_s is not None:
+            out["signal_s"] = self.signal_s
+            for k in sorted(core):  # the signal estimators' own stats (e.g. self_certainty_mean)
+                if k.endswith("_mean") and k not in out and k != "reward_mean":
+                    out[k] = core[k]
+            rewards_std = [r.estimate.stats["reward_std"] for r in rs if "reward_std" in r.estimate.stats]
+            if rewards_std:
+                out["reward_std"] = sum(rewards_std) / len(rewards_std)
         return out
 
 
@@ -145,6 +154,7 @@ class TTRLReward:
         num_generations: int | None = None,
         n_votes: int | None = None,
         extra_votes: ExtraVotes | None = None,
+        signals: Any = None,
         name: str = "ttrl",
     ) -> None:
         if scorer is None and not task:
@@ -164,6 +174,17 @@ class TTRLReward:
         self.extra_votes = extra_votes
         self.__name__ = name  # TRL logs reward functions by __name__
         self._scorer = scorer if scorer is not None else self._build_scorer()  # fails now on a bad name
+        #: Where per-token signals come from when the estimator needs some: an object with
+        #: ``for_completions(completion_ids) -> [{signal: per-token values}]`` and ``extra``
+        #: ({prompt id: Signals} of the extra votes), e.g. the embedded engine's SignalCapture.
+        self.signals = signals
+        needs = getattr(self._scorer, "needs", ())
+        if needs and signals is None:
+            raise ConfigError(
+                f"ttrl_reward: estimator {self.estimator if scorer is None else self._scorer.estimator_name!r} "
+                f"needs signal {needs[0]!r}, which a plain GRPOTrainer does not supply; use an answers-only "
+                "estimator, or ttrl-kit train (the embedded engine computes signals during generation)"
+            )
         self.last = StepStats()
         #: Stats of calls not yet consumed (the embedded engine drains it into metrics.jsonl).
         self.pending: list[StepStats] = []
@@ -201,7 +222,8 @@ class TTRLReward:
         texts = [completion_text(c) for c in completions]
         golds_col = kw.get(self.gold_column) if self.gold_column else None
         golds = [None if golds_col is None else _gold(golds_col[i]) for i in range(len(texts))]
-        local = list(zip(keys, texts, golds, prompts))
+        sig_rows = self._signal_rows(completion_ids, len(texts))
+        local = list(zip(keys, texts, golds, prompts, sig_rows))
 
         world, rank, dist = _dist()
         parts = _all_gather(dist, world, local) if world > 1 else [local]
@@ -224,8 +246,13 @@ class TTRLReward:
         for gid in owned:
             idx = groups[gid]
             responses = [rows[i][1] for i in idx] + list(extra.get(gid, ()))
-            mine[gid] = self._scorer.score(responses, gold=rows[idx[0]][2], n_train=len(idx), id=gid)
+            kwargs: dict[str, Any] = {}
+            if sig_rows[0] is not None:  # only when the estimator needs signals
+                kwargs["signals"] = self._group_signals([rows[i][4] for i in idx], gid)
+            mine[gid] = self._scorer.score(responses, gold=rows[idx[0]][2], n_train=len(idx), id=gid, **kwargs)
         stats.estimate_s = time.perf_counter() - t0
+        if sig_rows[0] is not None:
+            stats.signal_s, self.signals.seconds = getattr(self.signals, "seconds", 0.0), 0.0
         results = dict(mine)
         if world > 1:
             for part in _all_gather(dist, world, mine):
@@ -246,6 +273,19 @@ class TTRLReward:
                 if isinstance(v, float) and math.isfinite(v):
                     log_metric(f"ttrl/{k}", v)
         return rewards
+
+    def _signal_rows(self, completion_ids: Any, n: int) -> list[Any]:
+        """Per completion its signal dict (None each when the estimator needs none)."""
+        if self.signals is None or not getattr(self._scorer, "needs", ()):
+            return [None] * n
+        if completion_ids is None or len(completion_ids) != n:
+            raise GroupSplitError("the estimator needs signals but TRL passed no completion_ids to match them")
+        return self.signals.for_completions([list(c) for c in completion_ids])
+
+    def _group_signals(self, rows: list[Any], gid: str) -> Signals | None:
+        sig = Signals.from_rows(rows)
+        extra = getattr(self.signals, "extra", {}).get(gid)
+        return sig.concat(extra) if sig is not None and extra is not None else sig
 
     def _check_sizes(self, groups: "OrderedDict[str, list[int]]") -> None:
         want = self.num_generations

@@ -98,7 +98,7 @@ def test_unknown_task_and_estimator_name_the_existing_ones(groups, capsys):
     assert "unknown task 'maths'" in err and "math" in err and "text_cls" in err
     assert main(["vote", "--task", "math", "--estimator", "best", "--input", str(groups)]) == 2
     err = capsys.readouterr().err
-    assert "unknown estimator 'best'" in err and "majority, soft" in err
+    assert "unknown estimator 'best'" in err and "majority, neg_entropy" in err
 
 
 def test_missing_input_file(capsys):
@@ -170,6 +170,17 @@ def test_third_party_plugin_installed_outside_the_repo(tmp_path):
     rows = read_jsonl(out)
     assert rows[0]["label"] == "yes" and rows[0]["rewards"] == [1, 0, 1, 1]
     assert rows[1]["label"] == "no" and rows[1]["low_consensus"] is True and rows[1]["rewards"] == [0, 0, 0]
+
+    # the example's signal-reading estimator: a winner that passed through a very unlikely token gets 0
+    sig = write_jsonl(tmp_path / "yns.jsonl", [{"id": 1, "responses": ["yes", "yes", "no"],
+                                                "signals": {"logprob": [[-0.1, -0.2], [-9.0, -0.1], [-0.3]]}}])
+    voted = run_cli(["vote", "--task", "yesno", "--estimator", "surprise_veto", "--input", str(sig),
+                     "--output", str(out)], env)
+    assert voted.returncode == 0, voted.stderr
+    assert read_jsonl(out)[0]["rewards"] == [1, 0, 0]
+    unsig = write_jsonl(tmp_path / "ynu.jsonl", [{"id": 1, "responses": ["yes", "no"]}])
+    refused = run_cli(["vote", "--task", "yesno", "--estimator", "surprise_veto", "--input", str(unsig)], env)
+    assert refused.returncode == 2 and "needs signal 'logprob'" in refused.stderr
 
 
 def test_grade_against_expected_counts_false_positives(tmp_path, capsys):

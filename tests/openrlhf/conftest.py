@@ -116,7 +116,13 @@ class ScriptedLLM:
         self.calls[prompt] = k + 1
         text = self.script[prompt][k % len(self.script[prompt])]
         ids = [ord(c) for c in text] + [EOS]
-        out = SimpleNamespace(token_ids=ids, finish_reason="stop", logprobs=None)
+        logprobs = None
+        if getattr(sampling_params, "logprobs", None):
+            # like vLLM: per token a {token_id: Logprob} dict; the value is scripted by the
+            # text ("~conf" marks a confident response) so tests can trace it
+            lp = -0.05 if "~conf" in text else -3.0
+            logprobs = [{i: SimpleNamespace(logprob=lp)} for i in ids]
+        out = SimpleNamespace(token_ids=ids, finish_reason="stop", logprobs=logprobs)
         return SimpleNamespace(outputs=[out])
 
 

@@ -92,15 +92,18 @@ def markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> st
     if est:
         lines += ["", "## Estimate-only (same cached rollouts for every estimator)", ""]
         lines += [
-            "label_acc = pseudo-label equals gold; reward_acc = reward agrees with the gold reward; "
+            "label_acc = pseudo-label equals gold; reward_acc = the sample is rewarded as in the winning class "
+            "exactly when it is correct; corr = point-biserial correlation between each trained sample's reward "
+            "and its gold correctness, pooled over groups; auroc = AUROC of the reward as a predictor of "
+            "correctness (0.5 = no information); '-' = undefined (no label for estimators that emit none); "
             "maj_ratio = winning share; avg@k / maj@k / pass@k over the k voting samples; "
             "est_us = median Estimator.estimate time per group.",
             "",
         ]
-        heads = ["model", "task", "estimator", "status", "groups", "k", "label_acc", "reward_acc", "maj_ratio",
-                 "low_cons", "abstain", "avg@k", "maj@k", "pass@k", "est_us"]
+        heads = ["model", "task", "estimator", "status", "groups", "k", "label_acc", "reward_acc", "corr", "auroc",
+                 "maj_ratio", "low_cons", "abstain", "avg@k", "maj@k", "pass@k", "est_us"]
         keys = ["model", "task", "estimator", "status", "groups", "n_votes", "label_accuracy", "reward_accuracy",
-                "majority_ratio", "low_consensus_rate", "abstain_ratio", "avg_at_k", "maj_at_k", "pass_at_k",
+                "reward_corr", "reward_auroc", "majority_ratio", "low_consensus_rate", "abstain_ratio", "avg_at_k", "maj_at_k", "pass_at_k",
                 "estimate_us_per_group"]
         body = []
         not_ok: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
@@ -209,29 +212,38 @@ def write_plots(out_dir: Path, rows: Sequence[Mapping[str, Any]],
         written.append(_save(fig, out_dir / "reward_accuracy_vs_majority_ratio.png"))
         plt.close(fig)
 
-        # 2. label and reward accuracy per estimator, a panel per model x task.
+    # 2. per estimator, a panel per model x task: label accuracy and reward accuracy (where the
+    #    estimator labels), and for every estimator the reward's point-biserial correlation
+    #    with correctness and its AUROC, which tell continuous rewards apart.
+    scored = [r for r in est if any(r.get(k) is not None for k in ("label_accuracy", "reward_corr", "reward_auroc"))]
+    if scored:
         panels = [(m, t) for m in models for t in tasks]
         ncols = min(3, len(panels))
         nrows = (len(panels) + ncols - 1) // ncols
-        fig, axes = plt.subplots(nrows, ncols, figsize=(max(4.5, 0.45 * len(ests) + 2) * ncols, 3.6 * nrows),
+        fig, axes = plt.subplots(nrows, ncols, figsize=(max(4.5, 0.6 * len(ests) + 2) * ncols, 3.8 * nrows),
                                  squeeze=False)
         for extra in range(len(panels), nrows * ncols):
             axes[extra // ncols][extra % ncols].axis("off")
+        series = [("label_accuracy", "label accuracy", "tab:blue"), ("reward_accuracy", "reward accuracy", "tab:orange"),
+                  ("reward_corr", "reward-correctness corr.", "tab:green"), ("reward_auroc", "reward AUROC", "tab:purple")]
+        width = 0.2
+        low = 0.0
         for pi, (m, t) in enumerate(panels):
-            if True:
-                ax = axes[pi // ncols][pi % ncols]
-                cell = {r["estimator"]: r for r in labelled if r["model"] == m and r["task"] == t}
-                xs = range(len(ests))
-                width = 0.4
-                ax.bar([x - width / 2 for x in xs], [cell.get(e, {}).get("label_accuracy") or 0 for e in ests],
-                       width, label="label accuracy", color="tab:blue")
-                ax.bar([x + width / 2 for x in xs], [cell.get(e, {}).get("reward_accuracy") or 0 for e in ests],
-                       width, label="reward accuracy", color="tab:orange")
-                ax.set_xticks(list(xs))
-                ax.set_xticklabels(ests, rotation=45, ha="right", fontsize=7)
-                ax.set_ylim(0, 1.05)
-                ax.set_title(f"{m} / {t}", fontsize=9)
-                ax.grid(axis="y", alpha=0.3)
+            ax = axes[pi // ncols][pi % ncols]
+            cell = {r["estimator"]: r for r in scored if r["model"] == m and r["task"] == t}
+            xs = range(len(ests))
+            for si, (key, lab, col) in enumerate(series):
+                vals = [cell.get(e, {}).get(key) for e in ests]
+                low = min([low] + [v for v in vals if v is not None])
+                ax.bar([x + (si - 1.5) * width for x in xs], [v if v is not None else 0.0 for v in vals], width,
+                       label=lab, color=col)
+            ax.axhline(0.0, color="black", linewidth=0.6)
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels(ests, rotation=45, ha="right", fontsize=7)
+            ax.set_title(f"{m} / {t}", fontsize=9)
+            ax.grid(axis="y", alpha=0.3)
+        for pi in range(len(panels)):
+            axes[pi // ncols][pi % ncols].set_ylim(min(-0.05, low - 0.05), 1.05)
         axes[0][0].legend(fontsize=7)
         fig.tight_layout()
         written.append(_save(fig, out_dir / "estimator_accuracy.png"))

@@ -37,6 +37,9 @@ class Group:
     gold: str | None
     responses: list[str]
     prompt: str = ""
+    #: Per-token signals, ``{name: [[per-token values] per response]}`` (only those the
+    #: grid's estimators need; empty when none does).
+    signals: dict[str, list[list[Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -70,7 +73,18 @@ def source_digest(source: str) -> str | None:
         return None
 
 
-def rollout_key(cfg: BenchConfig, model: ModelSpec, task: TaskSpec) -> str:
+def grid_signals(cfg: BenchConfig, registry: Any) -> tuple[str, ...]:
+    """Signals any estimator of the grid needs: the rollouts store exactly these."""
+    from ttrl_kit.core.signals import estimator_needs
+
+    names: set[str] = set()
+    for e in cfg.estimators:
+        names.update(estimator_needs(registry.estimator(e.name, **dict(e.options)), e.name))
+    return tuple(sorted(names))
+
+
+def rollout_key(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, signals: tuple[str, ...] = ()) -> str:
+    extra = ({"signals": list(signals)},) if signals else ()  # no signals: the key of older caches
     return fingerprint(
         CACHE_VERSION,
         {"name": model.name, "dtype": model.dtype},
@@ -86,6 +100,7 @@ def rollout_key(cfg: BenchConfig, model: ModelSpec, task: TaskSpec) -> str:
             "sampling": task.sampling,
         },
         cfg.seed,
+        *extra,
     )
 
 
@@ -144,7 +159,7 @@ def _read_groups(path: Path) -> dict[str, Group]:
             try:
                 obj = json.loads(raw)
                 g = Group(id=str(obj["id"]), gold=obj.get("gold"), responses=list(obj["responses"]),
-                          prompt=obj.get("prompt", ""))
+                          prompt=obj.get("prompt", ""), signals=dict(obj.get("signals") or {}))
             except (ValueError, KeyError, TypeError):
                 break
             groups[g.id] = g
@@ -188,9 +203,12 @@ def ensure_rollouts(
     registry: Any,
     get_sampler: Callable[[], Sampler],
     progress: Any = None,
+    signals: tuple[str, ...] = (),
 ) -> RolloutSet:
-    """Cached rollouts, sampling only the chunks that are missing."""
-    key = rollout_key(cfg, model, task)
+    """Cached rollouts, sampling only the chunks that are missing; with ``signals`` the
+    sampler records those per-token signals too (``record_signals`` / ``last_signals``) and they are
+    stored beside the responses."""
+    key = rollout_key(cfg, model, task, signals)
     cached = load_cached(out_dir, model.id, task.id, key)
     if cached is not None:
         return cached
@@ -218,6 +236,11 @@ def ensure_rollouts(
     gen_seconds = float(old.get("generate_s", 0.0)) if old.get("key") == key else 0.0
     new_tokens = int(old.get("new_tokens", 0)) if old.get("key") == key else 0
     sampler = get_sampler() if todo else None
+    if sampler is not None and signals:
+        if not callable(getattr(sampler, "record_signals", None)):
+            raise ConfigError(f"{cfg.source}: the grid's estimators need signals {list(signals)}, "
+                              f"which this sampler does not supply")
+        sampler.record_signals(signals)  # type: ignore[attr-defined]
     for chunk in todo:
         chunk_ids = [p[0] for p in chunk]
         t0 = time.perf_counter()
@@ -232,10 +255,12 @@ def ensure_rollouts(
         new_tokens += int(getattr(getattr(sampler, "stats", None), "new_tokens", 0) or 0)
         if len(responses) != len(chunk) or any(len(r) != task.sampling.n for r in responses):
             raise RuntimeError(f"sampler returned {[len(r) for r in responses]} responses for {len(chunk)} prompts x n={task.sampling.n}")
+        chunk_signals = sampler.last_signals if signals else [None] * len(chunk)  # type: ignore[union-attr]
         lines = "".join(
-            json.dumps({"id": pid, "gold": gold, "prompt": _prompt_text(msgs), "responses": [str(x) for x in resp]},
+            json.dumps({"id": pid, "gold": gold, "prompt": _prompt_text(msgs), "responses": [str(x) for x in resp],
+                        **({"signals": sig} if sig else {})},
                        ensure_ascii=False) + "\n"
-            for (pid, msgs, gold), resp in zip(chunk, responses)
+            for (pid, msgs, gold), resp, sig in zip(chunk, responses, chunk_signals)
         )
         with data_path.open("a", encoding="utf-8") as fh:
             fh.write(lines)

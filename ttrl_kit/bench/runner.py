@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ttrl_kit.bench.config import BenchConfig, EstimatorSpec, ModelSpec, TaskSpec, check_names, fingerprint
-from ttrl_kit.bench.rollouts import RolloutSet, ensure_rollouts, rollout_key
+from ttrl_kit.bench.rollouts import RolloutSet, ensure_rollouts, grid_signals, rollout_key
 from ttrl_kit.bench.sampling import Sampler, load_sampler
 from ttrl_kit.bench.scoring import score_cell
 from ttrl_kit.core.errors import ConfigError
 
-CELL_VERSION = "cell-v2"
+CELL_VERSION = "cell-v3"  # v3: reward_corr, reward_auroc; n/a label metrics for label-free estimators
 SamplerFactory = Callable[[ModelSpec, int], Sampler]
 
 
@@ -138,6 +138,7 @@ def run_bench(
     points: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
 
     if "estimate" in modes:
+        signals = grid_signals(cfg, registry)  # stored with the rollouts when an estimator needs them
         total = len(cfg.models) * len(cfg.tasks) * len(cfg.estimators)
         cells_bar = tqdm(total=total, desc="bench cells", unit="cell", disable=not progress, position=0)
         sample_bar = tqdm(total=0, desc="sample", unit="prompt", disable=not progress, position=1, leave=False)
@@ -151,7 +152,7 @@ def run_bench(
                 return holder[0]
 
             for task in cfg.tasks:
-                rkey = rollout_key(cfg, model, task)
+                rkey = rollout_key(cfg, model, task, signals)
                 keys = {e.id: fingerprint(CELL_VERSION, rkey, asdict(e), versions) for e in cfg.estimators}
                 cells = {e.id: (None if rescore else _read_cell(_cell_path(out, model, task, e), keys[e.id]))
                          for e in cfg.estimators}
@@ -161,7 +162,7 @@ def run_bench(
                     cells_bar.update(sum(1 for c in cells.values() if c is None))
                     cells = {k: c for k, c in cells.items() if c is not None}
                 elif any(c is None for c in cells.values()):
-                    rollouts = ensure_rollouts(cfg, model, task, out, registry, get_sampler, sample_bar)
+                    rollouts = ensure_rollouts(cfg, model, task, out, registry, get_sampler, sample_bar, signals)
                     result.sampled_groups += rollouts.sampled
                 for est in cfg.estimators:
                     if est.id not in cells:

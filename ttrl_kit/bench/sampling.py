@@ -84,6 +84,14 @@ class HFSampler:
         self.source = loaded.source
         self.model.eval()
         self.stats = SampleStats()
+        self.signals: tuple[str, ...] = ()
+        #: Per prompt of the last call, ``{signal: [[per-token values] per response]}``.
+        self.last_signals: list[dict[str, list[list[Any]]]] = []
+
+    def record_signals(self, names: Sequence[str]) -> None:
+        """Also capture these per-token signals from generate's own logits (see
+        ``ttrl_kit.engines.embedded.signals``) on every later call."""
+        self.signals = tuple(names)
 
     def __call__(self, prompts: Sequence[Messages], spec: SamplingSpec, seed: int) -> list[list[str]]:
         import torch
@@ -97,21 +105,38 @@ class HFSampler:
             raise UnsupportedPrompt(f"model {self.spec.name!r} is text-only; this task's prompts carry images")
         else:
             chats = [flatten_text(p) for p in prompts]
+        from ttrl_kit.engines.embedded.signals import SignalCapture
+
         torch.manual_seed(seed)
         t0 = time.perf_counter()
-        texts, lengths = sample(
-            self.model,
-            self.tokenizer,
-            chats,
-            spec.n,
-            temperature=spec.temperature,
-            top_p=spec.top_p,
-            top_k=spec.top_k,
-            max_new_tokens=spec.max_new_tokens,
-            dtype=self.spec.dtype,
-        )
+        capture = SignalCapture(self.signals)
+        with capture.on(self.model):
+            texts, lengths = sample(
+                self.model,
+                self.tokenizer,
+                chats,
+                spec.n,
+                temperature=spec.temperature,
+                top_p=spec.top_p,
+                top_k=spec.top_k,
+                max_new_tokens=spec.max_new_tokens,
+                dtype=self.spec.dtype,
+            )
+        self.last_signals = []
+        if self.signals:
+            rows = capture.for_lengths([x for per in lengths for x in per])
+            for j in range(len(chats)):
+                group = rows[j * spec.n:(j + 1) * spec.n]
+                self.last_signals.append(
+                    {name: [_round(r[name]) for r in group] for name in self.signals}
+                )
         self.stats = SampleStats(seconds=time.perf_counter() - t0, new_tokens=sum(sum(x) for x in lengths))
         return [list(t) for t in texts]
+
+
+def _round(values: Sequence[Any]) -> list[Any]:
+    """5 decimals are plenty for a reward and keep the rollout files small."""
+    return [[round(x, 5) for x in v] if isinstance(v, (list, tuple)) else round(float(v), 5) for v in values]
 
 
 def load_sampler(spec: ModelSpec, *, seed: int = 0) -> Sampler:

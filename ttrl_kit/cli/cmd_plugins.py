@@ -30,7 +30,11 @@ def run(args: argparse.Namespace) -> int:
             if names:
                 print(f"      {kind}: {', '.join(names)}")
     print("Tasks:      " + (", ".join(sorted(reg.tasks)) or "(none)"))
-    print("Estimators: " + (", ".join(sorted(reg.estimators)) or "(none)"))
+    print("Estimators:" + ("" if reg.estimators else " (none)"))
+    width = max((len(n) for n in reg.estimators), default=0)
+    for name in sorted(reg.estimators):
+        desc = reg.estimators[name].description
+        print(f"  {name.ljust(width)}  {desc}".rstrip())
     print("Datasets:   " + (", ".join(sorted(reg.datasets)) or "(none)"))
     if reg.failures:
         print("Failed to load:")

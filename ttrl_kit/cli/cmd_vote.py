@@ -9,6 +9,8 @@ import time
 from ttrl_kit.cli.common import add_task_arguments, dump, output_stream, print_table, task_options
 from ttrl_kit.core.errors import InputError
 from ttrl_kit.core.io import iter_jsonl, parse_options, require, require_str_list
+from ttrl_kit.core.records import SIGNAL_NAMES, Signals
+from ttrl_kit.core.signals import check_values
 from ttrl_kit.core.scoring import GroupScorer, summarise
 
 
@@ -16,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "vote",
         help="estimate pseudo-labels and rewards for groups of responses",
-        description='Input lines: {"id": ..., "responses": [str, ...], "gold": optional str}.',
+        description='Input lines: {"id": ..., "responses": [str, ...], "gold": optional str, '
+        '"signals": optional {"logprob": [[float per token], ...one list per response], ...}}. '
+        "Estimators that read signals (see `ttrl-kit plugins`) need them on every line.",
     )
     add_task_arguments(p)
     p.add_argument("--estimator", default="majority", help="estimator name (default: majority)")
@@ -24,6 +28,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", required=True, help="groups JSONL")
     p.add_argument("--output", help="output JSONL (default: stdout)")
     p.set_defaults(func=run)
+
+
+def read_signals(obj: dict, n: int, scorer: GroupScorer, where: str) -> Signals | None:
+    """The line's optional ``signals`` object, validated (one list of finite per-token
+    values per response); a signal the estimator needs must be there."""
+    raw = require(obj, "signals", dict, where, optional=True)
+    raw = raw or {}
+    for name, values in raw.items():
+        if name not in SIGNAL_NAMES:
+            raise InputError(f"{where}: field 'signals.{name}': unknown signal; known: {', '.join(SIGNAL_NAMES)}")
+        problem = check_values(name, values, n)
+        if problem:
+            raise InputError(f"{where}: field 'signals.{name}': {problem}")
+    for name in scorer.needs:
+        if name not in raw:
+            raise InputError(
+                f"{where}: field 'signals.{name}': missing; estimator {scorer.estimator_name!r} needs signal {name!r}"
+            )
+    return Signals.from_mapping(raw) if raw else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,18 +63,20 @@ def run(args: argparse.Namespace) -> int:
         if not responses:
             raise InputError(f"{where}: field 'responses': expected at least one response")
         gold = require(obj, "gold", str, where, optional=True)
-        groups.append((where, obj, responses, gold))
+        signals = read_signals(obj, len(responses), scorer, where)
+        groups.append((where, obj, responses, gold, signals))
 
     results = []
     t0 = time.perf_counter()
     with output_stream(args.output) as out:
-        for where, obj, responses, gold in groups:
+        for where, obj, responses, gold, signals in groups:
             try:
-                r = scorer.score(responses, gold=gold, id=obj["id"])
+                r = scorer.score(responses, gold=gold, id=obj["id"], signals=signals)
             except Exception as exc:  # e.g. n_train larger than this group
                 raise InputError(f"{where}: {exc}") from None
             results.append(r)
             row = dict(obj)
+            row.pop("signals", None)  # input only: echoing per-token lists would bloat the output
             row.update(
                 answers=list(r.answers),
                 label=r.label,
@@ -65,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     s = summarise(results)
     rows = [("groups", str(len(results)))]
-    if "label_accuracy" in s:
+    if "labelled_groups" in s and "label_accuracy" not in s:
+        rows.append(("label_accuracy", f"n/a ({args.estimator} emits no label)"))
+        rows.append(("reward_accuracy", "n/a"))
+    elif "label_accuracy" in s:
         rows.append(("label_accuracy", f"{s['label_accuracy']:.4f}  ({int(s['labelled_groups'])} groups with gold)"))
         rows.append(("reward_accuracy", f"{s['reward_accuracy']:.4f}"))
     else:

@@ -20,18 +20,23 @@ Shared rules (all estimators, documented in README "Estimators"):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.metrics import answer_entropy
-from ttrl_kit.core.records import AnswerClasses, Estimate
+from ttrl_kit.core.records import AnswerClasses, Estimate, Signals
 
 ABSTAIN_LABEL = ""
 
 
 @runtime_checkable
 class Estimator(Protocol):
+    """``estimate(classes, n_train=None) -> Estimate``; an estimator that declares
+    ``needs`` (signal names, see :mod:`ttrl_kit.core.signals`) is also passed the group's
+    ``signals=`` (a :class:`Signals` covering every response, trained ones first)."""
+
     name: str
 
     def estimate(self, classes: AnswerClasses, n_train: int | None = None) -> Estimate:
@@ -74,6 +79,9 @@ def build_options(cls: type, options: Mapping[str, Any], estimator: str) -> Any:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"estimator {estimator!r}: option {key}: expected a number, got {value!r}")
             value = float(value)
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"estimator {estimator!r}: option {key}: expected an integer, got {value!r}")
         elif key == "n_train":
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ConfigError(f"estimator {estimator!r}: option n_train: expected an integer, got {value!r}")
@@ -81,34 +89,56 @@ def build_options(cls: type, options: Mapping[str, Any], estimator: str) -> Any:
     return cls(**clean)
 
 
-def _vote(classes: AnswerClasses, opts: VoteOptions) -> tuple[list[int | None], list[int], int | None]:
-    """Per-sample class (with abstentions folded into an extra class when abstain=False),
-    class counts and the winning class (or None)."""
+def _vote(
+    classes: AnswerClasses,
+    opts: VoteOptions,
+    weights: Sequence[float] | None = None,
+    prefer: Sequence[float] | None = None,
+) -> tuple[list[int | None], list[int], list[float], int | None]:
+    """The one vote every estimator uses.
+
+    Returns the per-sample class (abstentions folded into an extra class when
+    ``abstain=False``), plain class counts, the weighted tally (``weights[i]`` per sample,
+    1 each by default, so the tally equals the counts) and the winning class (or None).
+    Among classes tied on the tally, a higher ``prefer`` score (one per class, e.g. mean
+    certainty) wins first; what is still tied follows ``tie_break``."""
     class_of = list(classes.class_of)
     k = len(classes.representatives)
     if not opts.abstain and any(c is None for c in class_of):
         class_of = [k if c is None else c for c in class_of]
         k += 1
     counts = [0] * k
-    for c in class_of:
+    tally = [0.0] * k
+    for i, c in enumerate(class_of):
         if c is not None:
             counts[c] += 1
-    if not counts or max(counts) == 0:
-        return class_of, counts, None
-    best = max(counts)
-    tied = [c for c in range(k) if counts[c] == best]
+            tally[c] += 1.0 if weights is None else float(weights[i])
+    if not tally or max(tally) <= 0.0:
+        return class_of, counts, tally, None
+    best = max(tally)
+    tied = [c for c in range(k) if tally[c] == best]
+    if len(tied) > 1 and prefer is not None:
+        top = max(prefer[c] for c in tied)
+        tied = [c for c in tied if prefer[c] == top]
     if len(tied) > 1 and opts.tie_break == "none":
-        return class_of, counts, None
+        return class_of, counts, tally, None
     # Class indices are numbered by first appearance; the abstain class (if any) is k-1
     # but ordering by first appearance is what "first" promises, so compute it.
     first_seen = {c: i for i, c in reversed(list(enumerate(class_of))) if c is not None}
     winner = min(tied, key=lambda c: first_seen[c])
-    return class_of, counts, winner
+    return class_of, counts, tally, winner
 
 
 class _VotingEstimator:
+    """A vote over answer classes, then a reward per trained sample.
+
+    Subclasses choose the per-sample reward (:meth:`sample_reward`) and, when they read
+    signals, the vote weights (:meth:`vote_weights`), a per-class preference for ties
+    (:meth:`class_preference`) and a veto (:meth:`veto`)."""
+
     name = "base"
     options_class: type = VoteOptions
+    needs: tuple[str, ...] = ()
 
     def __init__(self, **options: Any) -> None:
         self.options = build_options(self.options_class, options, self.name)
@@ -116,14 +146,30 @@ class _VotingEstimator:
     def sample_reward(self, cls: int | None, winner: int, counts: list[int], n: int, entropy_norm: float) -> float:
         raise NotImplementedError
 
-    def estimate(self, classes: AnswerClasses, n_train: int | None = None) -> Estimate:
+    def vote_weights(self, classes: AnswerClasses, signals: Signals | None) -> list[float] | None:
+        """One vote weight per sample (None: every vote counts 1)."""
+        return None
+
+    def class_preference(self, classes: AnswerClasses, signals: Signals | None) -> list[float] | None:
+        """One score per answer class; among classes tied on the tally the higher wins."""
+        return None
+
+    def veto(self, class_of: list[int | None], winner: int, share: float, signals: Signals | None) -> bool:
+        """True to refuse the winner: the group gets no label and all-zero rewards."""
+        return False
+
+    def estimate(self, classes: AnswerClasses, n_train: int | None = None, signals: Signals | None = None) -> Estimate:
         opts = self.options
         n = classes.n
         if n_train is None:
             n_train = opts.n_train if opts.n_train is not None else n
         if n_train > n:
             raise ConfigError(f"n_train={n_train} is larger than the group ({n} samples)")
-        class_of, counts, winner = _vote(classes, opts)
+        weights = self.vote_weights(classes, signals)
+        prefer = self.class_preference(classes, signals)
+        if prefer is not None:
+            prefer = list(prefer) + [-math.inf]  # the abstain class (abstain=False) is never preferred
+        class_of, counts, tally, winner = _vote(classes, opts, weights, prefer)
         abstain_class = len(classes.representatives) if len(counts) > len(classes.representatives) else None
         ent = answer_entropy(counts)
         ent_norm = answer_entropy(counts, normalise=True)
@@ -135,7 +181,12 @@ class _VotingEstimator:
             "answer_entropy": ent,
             "answer_entropy_norm": ent_norm,
         }
-        if winner is None:
+        total = float(n) if weights is None else float(sum(weights))
+        share = tally[winner] / total if winner is not None and total > 0 else 0.0
+        vetoed = winner is not None and self.veto(class_of, winner, share, signals)
+        if type(self).veto is not _VotingEstimator.veto:
+            stats["vetoed"] = float(vetoed)
+        if winner is None or vetoed:
             stats.update(majority_ratio=0.0, low_consensus=0.0, has_label=0.0, reward_mean=0.0)
             return Estimate(
                 label=None,
@@ -146,7 +197,7 @@ class _VotingEstimator:
                 low_consensus=False,
                 stats=stats,
             )
-        majority_ratio = counts[winner] / n if n else 0.0
+        majority_ratio = share
         low = majority_ratio < opts.min_consensus
         if winner == abstain_class:
             label = ABSTAIN_LABEL
@@ -218,7 +269,7 @@ class EntropyRegularised(_VotingEstimator):
         return counts[cls] / n - self.options.weight * entropy_norm
 
 
-BUILTIN_ESTIMATORS: dict[str, tuple[type, str]] = {
+BUILTIN_ESTIMATORS: dict[str, tuple[type, str]] = {  # + the signal family, see certainty.py
     MajorityVote.name: (MajorityVote, "TTRL majority vote: 1 if in the winning class, else 0"),
     SoftFrequency.name: (SoftFrequency, "share of the group in the sample's class"),
     EntropyRegularised.name: (EntropyRegularised, "TTRV: frequency minus weight x normalised answer entropy"),

@@ -40,6 +40,24 @@ def register_estimators(register: Register) -> None:
 
     ``factory(**options)`` returns an object implementing :class:`ttrl_kit.Estimator`
     (``estimate(classes, n_train=None) -> Estimate``).  Estimators never see gold labels.
+
+    **Signals.**  An estimator that reads more than the answers declares it with ``needs``,
+    a tuple of names from :data:`ttrl_kit.SIGNAL_NAMES` (class or instance attribute):
+
+    * ``"logprob"``: log-probability of each sampled token (nats, <= 0);
+    * ``"entropy"``: entropy of each step's next-token distribution (nats, >= 0);
+    * ``"self_certainty"``: KL(U || p) per step, ``-log V - mean_j log p_j`` (Intuitor);
+    * ``"topk_logprobs"``: the k largest log-probabilities per step.
+
+    It is then called as ``estimate(classes, n_train, signals=...)`` with a frozen
+    :class:`ttrl_kit.Signals` holding exactly those signals, one tuple of per-token values per
+    response, aligned with ``classes`` (trained samples first).  Engines compute only what
+    some estimator needs, from the model's own distribution (raw logits, temperature 1),
+    and the core checks ``needs`` against what the engine supplies when the run is
+    configured, before any model loads: the embedded engine (HF ``generate``) supplies all
+    four exactly; the OpenRLHF engine supplies ``logprob`` only; ``ttrl-kit vote`` reads
+    them from the input file's ``"signals"`` field.  An estimator without ``needs`` is
+    called exactly as before and costs nothing extra.
     """
 
 

@@ -82,3 +82,48 @@ def answer_entropy(counts: Sequence[int], normalise: bool = False) -> float:
     if normalise:
         return h / math.log(total) if total > 1 else 0.0
     return h
+
+
+def point_biserial(rewards: Sequence[float], correct: Sequence[bool]) -> float | None:
+    """Pearson correlation between a per-sample reward and gold correctness (0/1), the
+    point-biserial correlation URLVR reports.  It compares estimators whose rewards live on
+    different scales: only how well the reward *orders* right above wrong, linearly,
+    counts.  None when either side is constant (the correlation is undefined)."""
+    if len(rewards) != len(correct):
+        raise ValueError("rewards and correct must have the same length")
+    n = len(rewards)
+    if n < 2:
+        return None
+    ys = [1.0 if c else 0.0 for c in correct]
+    mx, my = sum(rewards) / n, sum(ys) / n
+    sxy = sum((x - mx) * (y - my) for x, y in zip(rewards, ys))
+    sxx = sum((x - mx) ** 2 for x in rewards)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx <= 0.0 or syy <= 0.0:
+        return None
+    return sxy / math.sqrt(sxx * syy)
+
+
+def auroc(rewards: Sequence[float], correct: Sequence[bool]) -> float | None:
+    """Area under the ROC curve of the reward as a score for "this sample is correct": the
+    probability that a random correct sample gets a higher reward than a random wrong one
+    (ties count one half; Mann-Whitney U).  0.5 = no information.  None without both a
+    correct and a wrong sample."""
+    if len(rewards) != len(correct):
+        raise ValueError("rewards and correct must have the same length")
+    pairs = sorted(zip(rewards, correct), key=lambda p: p[0])
+    n_pos = sum(1 for c in correct if c)
+    n_neg = len(correct) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    # Average ranks (1-based) with ties sharing the mean rank.
+    rank_sum_pos = 0.0
+    i = 0
+    while i < len(pairs):
+        j = i
+        while j + 1 < len(pairs) and pairs[j + 1][0] == pairs[i][0]:
+            j += 1
+        mean_rank = (i + j) / 2.0 + 1.0
+        rank_sum_pos += mean_rank * sum(1 for k in range(i, j + 1) if pairs[k][1])
+        i = j + 1
+    return (rank_sum_pos - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)

@@ -52,6 +52,81 @@ class AnswerClasses:
         return out
 
 
+SIGNAL_NAMES: tuple[str, ...] = ("logprob", "entropy", "self_certainty", "topk_logprobs")
+"""The per-token signals an engine may supply (see :mod:`ttrl_kit.core.signals`):
+
+* ``logprob``: log-probability of the sampled token under the model (nats, <= 0);
+* ``entropy``: entropy of the model's next-token distribution (nats, >= 0);
+* ``self_certainty``: KL(U || p) between the uniform distribution over the vocabulary and
+  the next-token distribution, ``-log V - (1/V) sum_j log p_j`` (Intuitor), >= 0;
+* ``topk_logprobs``: the k largest next-token log-probabilities (one tuple per token).
+"""
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Per-token signals of one group's responses, aligned with the responses.
+
+    ``values[j][i]`` is the tuple of per-token values of signal ``names[j]`` for response
+    ``i`` (for ``topk_logprobs`` each token's value is itself a tuple of k floats).  Tuples
+    of tuples rather than tensors or a dict, so a record pickles across processes, compares
+    by value and cannot be mutated after an engine produced it.
+    """
+
+    names: tuple[str, ...] = ()
+    values: tuple[tuple[tuple[Any, ...], ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.values):
+            raise ValueError("Signals: one value list per name")
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("Signals: duplicate signal name")
+        sizes = {len(v) for v in self.values}
+        if len(sizes) > 1:
+            raise ValueError(f"Signals: signals cover different numbers of responses {sorted(sizes)}")
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Sequence[Sequence[Any]]]) -> "Signals":
+        names = tuple(mapping)
+        values = tuple(tuple(_freeze(resp) for resp in mapping[name]) for name in names)
+        return cls(names, values)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Mapping[str, Sequence[Any]]]) -> "Signals | None":
+        """Per-response signal dicts (``{name: per-token values}``, all with the same names),
+        in response order, as one record; None for no rows."""
+        if not rows:
+            return None
+        names = tuple(rows[0])
+        return cls(names, tuple(tuple(_freeze(r[n]) for r in rows) for n in names))
+
+    @property
+    def n(self) -> int:
+        """Number of responses covered (0 when there is no signal at all)."""
+        return len(self.values[0]) if self.values else 0
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def get(self, name: str) -> tuple[tuple[Any, ...], ...] | None:
+        return self.values[self.names.index(name)] if name in self.names else None
+
+    def only(self, names: Sequence[str]) -> "Signals":
+        """The named signals only (in the given order; absent names are skipped)."""
+        keep = [n for n in names if n in self.names]
+        return Signals(tuple(keep), tuple(self.values[self.names.index(n)] for n in keep))
+
+    def concat(self, other: "Signals") -> "Signals":
+        """Responses of ``self`` followed by those of ``other`` (e.g. trained samples, then
+        extra votes); only signals present in both are kept."""
+        keep = [n for n in self.names if n in other.names]
+        return Signals(tuple(keep), tuple(self.get(n) + other.get(n) for n in keep))  # type: ignore[operator]
+
+
+def _freeze(tokens: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(tuple(float(x) for x in t) if isinstance(t, (list, tuple)) else float(t) for t in tokens)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """What an estimator returns for one prompt's group.

@@ -7,23 +7,35 @@ touch a task or an estimator directly, and never know which plugin provided them
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import OrderedDict
-from typing import Any, Hashable, Mapping, Sequence
+from typing import Any, Collection, Hashable, Mapping, Sequence
 
 from ttrl_kit.core import metrics
 from ttrl_kit.core.errors import PluginError
 from ttrl_kit.core.estimators import Estimator
 from ttrl_kit.core.plugins import PluginRegistry, get_registry
-from ttrl_kit.core.records import GroupResult
+from ttrl_kit.core.records import GroupResult, Signals
+from ttrl_kit.core.signals import check_supplied, estimator_needs, validate_group
 from ttrl_kit.core.task import Task
 
 
 class GroupScorer:
     """A task and an estimator bound together."""
 
-    def __init__(self, task: Task, estimator: Estimator) -> None:
+    def __init__(self, task: Task, estimator: Estimator, estimator_name: str | None = None) -> None:
         self.task = task
         self.estimator = estimator
+        self.estimator_name = estimator_name or str(getattr(estimator, "name", type(estimator).__name__))
+        #: Signals the estimator reads (see :mod:`ttrl_kit.core.signals`); an engine computes
+        #: exactly these, so an answers-only estimator (``()``) costs nothing extra.
+        self.needs: tuple[str, ...] = estimator_needs(estimator, self.estimator_name)
+
+    def check_engine(self, engine: str, supplied: Collection[str]) -> None:
+        """Fail with one line (naming estimator, signal and engine) when ``engine`` cannot
+        supply what the estimator needs; engines call it while configuring, before loading
+        a model."""
+        check_supplied(self.estimator_name, self.needs, engine, supplied)
 
     @classmethod
     def from_names(
@@ -36,7 +48,11 @@ class GroupScorer:
         registry: PluginRegistry | None = None,
     ) -> "GroupScorer":
         reg = registry or get_registry()
-        return cls(reg.task(task, **dict(task_options or {})), reg.estimator(estimator, **dict(estimator_options or {})))
+        return cls(
+            reg.task(task, **dict(task_options or {})),
+            reg.estimator(estimator, **dict(estimator_options or {})),
+            estimator,
+        )
 
     def extract(self, response: Any) -> str | None:
         """Extraction that cannot raise: model output is untrusted, a failure abstains."""
@@ -57,10 +73,17 @@ class GroupScorer:
         gold: str | None = None,
         n_train: int | None = None,
         id: Any = None,
+        signals: Signals | None = None,
     ) -> GroupResult:
+        """Extract, group and estimate one group.  ``signals`` (aligned with ``responses``)
+        is handed to the estimator only when it declares ``needs``; then it must carry them."""
         answers = tuple(self.extract(r) for r in responses)
         classes = _plugin_call(self.task.group_answers, answers, what=f"task {self._name(self.task)} group_answers")
-        estimate = _plugin_call(self.estimator.estimate, classes, n_train, what=f"estimator {self._name(self.estimator)}")
+        estimate_fn = self.estimator.estimate
+        if self.needs:
+            validate_group(signals, len(responses), self.needs, self.estimator_name)
+            estimate_fn = functools.partial(self.estimator.estimate, signals=signals.only(self.needs))  # type: ignore[union-attr]
+        estimate = _plugin_call(estimate_fn, classes, n_train, what=f"estimator {self._name(self.estimator)}")
         if classes.stats:  # the task's own numbers (e.g. a truncated equivalence stage) are logged too
             estimate = dataclasses.replace(estimate, stats={**estimate.stats, **classes.stats})
         if gold is None:
@@ -145,8 +168,10 @@ def summarise(results: Sequence[GroupResult]) -> dict[str, float]:
         out[k] = sum(vals) / len(vals)
     labelled = [r for r in results if r.gold is not None]
     if labelled:
-        out["label_accuracy"] = metrics.label_accuracy(r.label_correct for r in labelled)
-        out["reward_accuracy"] = sum(r.reward_accuracy or 0.0 for r in labelled) / len(labelled)
+        # An estimator that never labels (stat ``label_free``) has no label/reward accuracy.
+        if not all(r.estimate.stats.get("label_free") for r in labelled):
+            out["label_accuracy"] = metrics.label_accuracy(r.label_correct for r in labelled)
+            out["reward_accuracy"] = sum(r.reward_accuracy or 0.0 for r in labelled) / len(labelled)
         out["avg_at_k"] = sum(metrics.avg_at_k(r.sample_correct or ()) for r in labelled) / len(labelled)
         out["labelled_groups"] = float(len(labelled))
     return out

@@ -1,6 +1,7 @@
 """Hook implementations for the yes/no example plugin.
 
-It contributes one task (``yesno``), one estimator (``margin``) and one dataset
+It contributes one task (``yesno``), two estimators (``margin``, and ``surprise_veto``,
+which reads per-token log-probabilities) and one dataset
 (``yesno_jsonl``), using nothing but ttrl-kit's public API.
 """
 
@@ -10,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from ttrl_kit import AnswerClasses, ConfigError, Estimate, InputError, KeyedTask, hookimpl
+from ttrl_kit import AnswerClasses, ConfigError, Estimate, InputError, KeyedTask, Signals, hookimpl
 from ttrl_kit.core.estimators import MajorityVote
 
 _WORDS = {"yes": "yes", "true": "yes", "correct": "yes", "no": "no", "false": "no", "incorrect": "no"}
@@ -63,6 +64,32 @@ class MarginVote:
                         est.majority_ratio, True, {**est.stats, "low_consensus": 1.0})
 
 
+class SurpriseVeto:
+    """Majority vote that reads the model's token log-probabilities: a winning response
+    that passed through a token less likely than ``exp(floor)`` (a "surprising" step, often
+    where a reasoning chain went off the rails) is paid 0 instead of 1."""
+
+    name = "surprise_veto"
+    needs = ("logprob",)  # the core checks the engine supplies it and passes signals=
+
+    def __init__(self, floor: float = -6.0, **vote_options) -> None:
+        if isinstance(floor, bool) or not isinstance(floor, (int, float)) or floor > 0:
+            raise ConfigError(f"surprise_veto: option floor must be a number <= 0, got {floor!r}")
+        self.floor = float(floor)
+        self.vote = MajorityVote(**vote_options)
+
+    def estimate(self, classes: AnswerClasses, n_train: int | None = None, signals: Signals | None = None) -> Estimate:
+        est = self.vote.estimate(classes, n_train)
+        logprobs = signals.get("logprob") if signals is not None else None
+        if logprobs is None:  # never happens through the core, which checks needs
+            raise ConfigError("surprise_veto needs the 'logprob' signal")
+        rewards = tuple(0.0 if r > 0 and tokens and min(tokens) < self.floor else r
+                        for r, tokens in zip(est.rewards, logprobs))
+        vetoed = sum(1 for a, b in zip(est.rewards, rewards) if a != b)
+        return Estimate(est.label, est.label_class, rewards, est.agrees, est.majority_ratio, est.low_consensus,
+                        {**est.stats, "surprise_vetoed": float(vetoed)})
+
+
 def load_yesno_jsonl(source: str, **options):
     """Rows ``{"id", "question", "answer"?}`` from a JSONL file."""
     rows = []
@@ -89,6 +116,7 @@ def register_tasks(register):
 @hookimpl
 def register_estimators(register):
     register("margin", MarginVote, "majority vote paid only with a lead of `margin` votes")
+    register("surprise_veto", SurpriseVeto, "majority vote; winners with a token below exp(floor) get 0 (needs logprob)")
 
 
 @hookimpl

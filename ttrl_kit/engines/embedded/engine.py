@@ -36,6 +36,7 @@ def prepare_run(cfg: RunConfig) -> Prepared:
     cfgmod.check_world(cfg)
     cfgmod.check_report_to(cfg)
     scorer, warnings = build_scorer(cfg)
+    check_engine_signals(cfg, scorer)
     d = cfg.data
     rows = prepare(load_rows(d.dataset, d.source, d.options, cfg.source, "data."), scorer.task, d.id_field, cfg.source, "data.")
     if len(rows) < cfg.train.prompts_per_step:
@@ -51,10 +52,33 @@ def prepare_run(cfg: RunConfig) -> Prepared:
     return Prepared(cfg=cfg, scorer=scorer, train_rows=rows, heldout_rows=heldout, warnings=warnings)
 
 
+def check_engine_signals(cfg: RunConfig, scorer: Any) -> None:
+    """Before any model loads: can this engine setup supply the estimator's signals?  HF
+    ``generate`` supplies all of them from its logits; TRL's vLLM path returns only the
+    sampled tokens' log-probs to the trainer, which we do not capture."""
+    from ttrl_kit.engines.embedded.signals import SUPPLIED
+
+    if cfg.generation.use_vllm:
+        engine, supplied = "embedded (generation.use_vllm)", ()
+    else:
+        engine, supplied = "embedded", SUPPLIED
+    try:
+        scorer.check_engine(engine, supplied)
+    except ConfigError as exc:
+        raise ConfigError(f"{cfg.source}: field 'estimator.name': {exc}") from None
+
+
 def _eval(cfg: RunConfig, loaded: Any, scorer: Any, rows: list[PreparedRow], desc: str):
     from ttrl_kit.engines.embedded.evaluate import evaluate
 
     e, g = cfg.eval, cfg.generation
+    if getattr(scorer, "needs", ()):
+        # avg@k / maj@k / pass@k read only the task's answers and classes, never the
+        # estimator: evaluate with an answers-only scorer so no signal is computed for it.
+        from ttrl_kit.core.estimators import MajorityVote
+        from ttrl_kit.core.scoring import GroupScorer
+
+        scorer = GroupScorer(scorer.task, MajorityVote())
     if e.max_questions is not None:
         rows = rows[: e.max_questions]
     return evaluate(

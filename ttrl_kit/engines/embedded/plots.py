@@ -30,7 +30,8 @@ def plot_training(rows: Sequence[dict[str, Any]], out: Path) -> Path | None:
     for key in ("reward_mean", "label_accuracy", "reward_accuracy", "train_avg_at_n"):
         ax.plot(steps, series(key), marker=".", label=key)
     ax.set_title("rewards and (gold, logging only) accuracy")
-    ax.set_ylim(-0.05, 1.05)
+    if all(-0.05 <= v <= 1.05 for v in series("reward_mean") if v == v):  # signal rewards (nats) can leave [0, 1]
+        ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=8)
     ax = axes[0][1]
     for key in ("majority_ratio", "answer_entropy", "zero_variance_groups", "abstain_ratio"):

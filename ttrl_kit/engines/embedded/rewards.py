@@ -17,9 +17,15 @@ every tensor TRL builds (logps, masks, ``num_items_in_batch``) inside
 docs describe.  The trained samples are put first in each group, which is what the
 estimators' ``n_train`` contract expects.  Cost: with vLLM the extra votes still use HF
 ``generate`` on the training model.
+
+Signals: when the estimator needs per-token signals, ``signals`` is the trainer's
+:class:`~ttrl_kit.engines.embedded.signals.SignalCapture` (filled during generation, for the
+trained samples and the extra votes); ``TTRLReward`` matches its rows to the completions.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from ttrl_kit.core.scoring import GroupScorer
 from ttrl_kit.trl import ExtraVotes, GroupSplitError, StepStats, TTRLReward, completion_text
@@ -39,11 +45,12 @@ class GroupReward(TTRLReward):
         id_column: str,
         gold_column: str | None,
         extra_votes: ExtraVotes | None = None,
+        signals: Any = None,
     ) -> None:
         if n_votes < n_train:
             raise ValueError(f"n_votes={n_votes} < n_train={n_train}")
         if n_votes > n_train and extra_votes is None:
             raise ValueError("n_votes > n_train needs an extra_votes generator")
         super().__init__(scorer=scorer, id_column=id_column, gold_column=gold_column, num_generations=n_train,
-                         n_votes=n_votes, extra_votes=extra_votes)
+                         n_votes=n_votes, extra_votes=extra_votes, signals=signals)
         self.n_train = n_train

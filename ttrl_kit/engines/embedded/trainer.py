@@ -100,11 +100,16 @@ class TTRLGRPOTrainer(GRPOTrainer):
     """GRPOTrainer that accounts its generation time (for the step-time split)."""
 
     generate_s: float = 0.0
+    signal_capture: Any = None  # a SignalCapture when the estimator needs per-token signals
 
     def _generate(self, prompts: list):  # noqa: D401 - TRL internal hook
         t0 = time.perf_counter()
         try:
-            return super()._generate(prompts)
+            if self.signal_capture is None:
+                return super()._generate(prompts)
+            self.signal_capture.clear()
+            with self.signal_capture.on(self.accelerator.unwrap_model(self.model)):
+                return super()._generate(prompts)
         finally:
             self.generate_s += time.perf_counter() - t0
 
@@ -154,6 +159,8 @@ class MetricsCallback(TrainerCallback):
             merged.results.extend(s.results)
             merged.estimate_s += s.estimate_s
             merged.extra_generate_s += s.extra_generate_s
+            if s.signal_s is not None:
+                merged.signal_s = (merged.signal_s or 0.0) + s.signal_s
         gen = trainer.generate_s + merged.extra_generate_s
         trainer.generate_s = 0.0
         est = merged.estimate_s
@@ -266,19 +273,26 @@ def _any_rank(flag: bool) -> bool:
     return bool(t.item() > 0)
 
 
-def make_extra_votes(trainer_ref: dict[str, Any], tokenizer: Any, cfg: RunConfig):
-    """The generator of the non-trained votes (see rewards.py for why they are made here)."""
+def make_extra_votes(trainer_ref: dict[str, Any], tokenizer: Any, cfg: RunConfig, capture: Any = None):
+    """The generator of the non-trained votes (see rewards.py for why they are made here);
+    with a signal ``capture`` their signals are recorded in ``capture.extra`` by prompt id."""
     g = cfg.generation
 
     def extra_votes(prompts_by_id: "OrderedDict[str, Any]", n: int) -> Mapping[str, Sequence[str]]:
         trainer = trainer_ref["trainer"]
         model = trainer.accelerator.unwrap_model(trainer.model)
         ids = list(prompts_by_id)
-        texts, _ = sample(
-            model, tokenizer, [prompts_by_id[i] for i in ids], n,
-            temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
-            max_new_tokens=g.max_completion_length, dtype=cfg.model.dtype,
-        )
+        with capture.on(model) if capture is not None else contextlib.nullcontext():
+            texts, lens = sample(
+                model, tokenizer, [prompts_by_id[i] for i in ids], n,
+                temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
+                max_new_tokens=g.max_completion_length, dtype=cfg.model.dtype,
+            )
+        if capture is not None:
+            from ttrl_kit.core.records import Signals
+
+            rows = capture.for_lengths([x for per in lens for x in per])
+            capture.extra = {gid: Signals.from_rows(rows[j * n:(j + 1) * n]) for j, gid in enumerate(ids)}
         return dict(zip(ids, texts))
 
     return extra_votes
@@ -361,12 +375,15 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
     """Wire model, data, reward and callbacks into a TRL trainer (``spent_s``: training
     seconds already used by earlier processes of this run, see :func:`checkpoint_train_s`)."""
     from ttrl_kit.engines.embedded.models import peft_config
+    from ttrl_kit.engines.embedded.signals import SignalCapture
 
     trainer_ref: dict[str, Any] = {}
-    extra = make_extra_votes(trainer_ref, loaded.tokenizer, cfg) if cfg.ttrl.n_votes > cfg.ttrl.n_train else None
+    capture = SignalCapture(scorer.needs) if scorer.needs else None  # answers-only: no capture at all
+    extra = (make_extra_votes(trainer_ref, loaded.tokenizer, cfg, capture)
+             if cfg.ttrl.n_votes > cfg.ttrl.n_train else None)
     reward = GroupReward(
         scorer, n_train=cfg.ttrl.n_train, n_votes=cfg.ttrl.n_votes, id_column=ID_COLUMN,
-        gold_column=GOLD_COLUMN, extra_votes=extra,
+        gold_column=GOLD_COLUMN, extra_votes=extra, signals=capture,
     )
     args = grpo_config(cfg, ckpt_dir)
     budget_cb = TimeBudgetCallback(cfg.train.max_minutes, spent_s=spent_s)
@@ -382,6 +399,7 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
         callbacks=[metrics_cb, ProgressCallback(metrics_cb), budget_cb],
     )
     trainer_ref["trainer"] = trainer
+    trainer.signal_capture = capture
     from transformers.trainer_callback import PrinterCallback, ProgressCallback as HFProgress
 
     # Our own bar and metrics.jsonl replace HF's per-step dict printing.

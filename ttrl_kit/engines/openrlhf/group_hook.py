@@ -15,12 +15,21 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.records import GroupResult
+from ttrl_kit.core.records import GroupResult, Signals
 from ttrl_kit.core.scoring import GroupScorer
 from ttrl_kit.engines.openrlhf.config import TTRLConfig
 
 PREFIX = "ttrl/"
 """Prefix of every metric the hook adds to OpenRLHF's ``extra_logs`` (shown as ``train/ttrl/...``)."""
+
+SUPPLIED = ("logprob",)
+"""Signals this engine supplies (see docs/openrlhf.md, "Signals").  ``logprob`` is exact:
+vLLM returns the sampled token's log-probability (``SamplingParams(logprobs=1)``, which the
+hook requests only when the estimator needs it), on the raw model distribution under vLLM's
+default ``logprobs_mode="raw_logprobs"``.  OpenRLHF 0.11's agent executor keeps only the
+sampled token's value of vLLM's top-k dictionary, so ``topk_logprobs`` and the full-
+vocabulary ``entropy`` / ``self_certainty`` are not available here; estimators needing
+them are refused when the launcher starts."""
 
 LABEL_METRICS = ("label_accuracy", "reward_accuracy", "gold_accuracy")
 """Batch-level metrics that need gold labels (``--data.label_key``); never used for rewards."""
@@ -75,6 +84,11 @@ class GroupRewarder:
             self._scorer = self._factory(self.config)
         return self._scorer
 
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """Signals the estimator reads (a scorer stand-in without ``needs`` reads none)."""
+        return tuple(getattr(self.scorer, "needs", ()))
+
     def n_votes(self, n_train: int) -> int:
         """Samples to draw per prompt; checked against the trained count OpenRLHF uses."""
         n_votes = self.config.n_votes if self.config.n_votes is not None else n_train
@@ -92,8 +106,10 @@ class GroupRewarder:
             raise RuntimeError(f"rollout returned {len(responses)} responses for one prompt, expected >= {n_train}")
         texts = [response_text(r, tokenizer) for r in responses]
         gold = gold_of(responses[0]) if responses else None
+        signals = group_signals(responses) if self.needs else None
         self.calls += 1
-        result = self.scorer.score(texts, gold=gold, n_train=n_train)
+        result = (self.scorer.score(texts, gold=gold, n_train=n_train, signals=signals) if signals is not None
+                  else self.scorer.score(texts, gold=gold, n_train=n_train))
         stats = {PREFIX + k: float(v) for k, v in result.estimate.stats.items()}
         kept = []
         for response, reward in zip(responses[:n_train], result.rewards):
@@ -103,6 +119,28 @@ class GroupRewarder:
             out["extra_logs"] = dict(stats)
             kept.append(out)
         return ScoredGroup(kept=kept, result=result)
+
+
+def action_logprobs(response: Mapping[str, Any]) -> tuple[float, ...] | None:
+    """Per-token log-probabilities of the generated tokens (inside ``action_ranges``) from
+    OpenRLHF's ``rollout_log_probs`` (aligned with ``observation_tokens``), or None when
+    vLLM was not asked for log-probabilities."""
+    lps = response.get("rollout_log_probs")
+    if lps is None:
+        return None
+    out: list[float] = []
+    for start, end in response.get("action_ranges") or []:
+        out.extend(float(x) for x in lps[start:end])
+    return tuple(out)
+
+
+def group_signals(responses: Sequence[Mapping[str, Any]]) -> Signals:
+    """The group's ``logprob`` signal; a response without log-probabilities is an error
+    (the hook asks vLLM for them whenever the estimator needs them)."""
+    rows = [action_logprobs(r) for r in responses]
+    if any(r is None for r in rows):
+        raise RuntimeError("the estimator needs 'logprob' but a rollout response carries no rollout_log_probs")
+    return Signals(("logprob",), (tuple(rows),))  # type: ignore[arg-type]
 
 
 def label_metrics(results: Sequence[GroupResult]) -> dict[str, float]:

@@ -191,9 +191,9 @@ def secure_wandb_key(flags: list[str], environ: dict[str, str]) -> list[str]:
 
 def _check_names(config: TTRLConfig) -> None:
     """Build the scorer once in the driver: unknown names or bad options fail right here."""
-    from ttrl_kit.engines.openrlhf.group_hook import _scorer_from_registry
+    from ttrl_kit.engines.openrlhf.group_hook import SUPPLIED, _scorer_from_registry
 
-    _scorer_from_registry(config)
+    _scorer_from_registry(config).check_engine("openrlhf", SUPPLIED)
 
 
 def _check_openrlhf_version(environ: dict[str, str]) -> None:

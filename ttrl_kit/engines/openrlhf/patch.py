@@ -24,6 +24,7 @@ matter which Ray process imports it.  ``install`` is idempotent.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import functools
 import hashlib
@@ -232,7 +233,18 @@ def _generate_group_scored(self, module, rewarder: GroupRewarder, dataloader_ite
     if not prompts:
         return [], 0, True
     prompts_consumed = len(prompts)
-    pending = self._dispatch_prompts_to_vllm(prompts, labels, images=images, **vote_kwargs)
+    needs_logprobs = "logprob" in rewarder.needs
+    # OpenRLHF asks vLLM for log-probs only for its importance-sampling correction; keep its
+    # own setting for what it trains on and drop what we requested once we have read it.
+    keep_rollout_lp = args.algo.advantage.is_correction_level != "off"
+
+    def dispatch(p, lab, imgs):
+        if not needs_logprobs:
+            return self._dispatch_prompts_to_vllm(p, lab, images=imgs, **vote_kwargs)
+        with _sampling_logprobs(module):
+            return self._dispatch_prompts_to_vllm(p, lab, images=imgs, **vote_kwargs)
+
+    pending = dispatch(prompts, labels, images)
     pbar = module.tqdm(range(len(prompts)), desc="Generate samples (TTRL vote)")
 
     accepted: list = []
@@ -241,6 +253,9 @@ def _generate_group_scored(self, module, rewarder: GroupRewarder, dataloader_ite
         ready, pending = ray.wait(pending, num_returns=1, timeout=10.0)
         for ref in ready:
             group = rewarder.score_group(ray.get(ref), self.tokenizer, n_train)
+            if needs_logprobs and not keep_rollout_lp:
+                for r in group.kept:
+                    r["rollout_log_probs"] = None
             results.append(group.result)
             experiences = [self._process_response_into_experience(r, **generate_kwargs) for r in group.kept]
             if dynamic_filtering:
@@ -258,9 +273,7 @@ def _generate_group_scored(self, module, rewarder: GroupRewarder, dataloader_ite
                 new_prompts, new_labels, new_images, exhausted = module._collect_prompt_batch(dataloader_iter, 1)
                 prompts_consumed += len(new_prompts)
                 if new_prompts:
-                    pending.extend(
-                        self._dispatch_prompts_to_vllm(new_prompts, new_labels, images=new_images, **vote_kwargs)
-                    )
+                    pending.extend(dispatch(new_prompts, new_labels, new_images))
 
     if with_labels:
         # Batch-level values copied into every experience, so that OpenRLHF's per-sample
@@ -272,6 +285,24 @@ def _generate_group_scored(self, module, rewarder: GroupRewarder, dataloader_ite
         if results and all(math.isnan(v) for v in batch.values()):
             log.warning("ttrl-kit: --data.label_key is set but no prompt in this batch had a label")
     return accepted, prompts_consumed, exhausted
+
+
+@contextlib.contextmanager
+def _sampling_logprobs(module: Any):
+    """While dispatching, every ``SamplingParams`` the samples generator builds asks vLLM
+    for at least the sampled token's log-probability (``logprobs=1``)."""
+    original = module.SamplingParams
+
+    def sampling_params(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("logprobs"):
+            kwargs["logprobs"] = 1
+        return original(*args, **kwargs)
+
+    module.SamplingParams = sampling_params
+    try:
+        yield
+    finally:
+        module.SamplingParams = original
 
 
 def _tensor(value: float):
