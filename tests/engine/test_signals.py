@@ -134,3 +134,11 @@ def test_demo_config_trains_with_self_certainty_from_the_cli(tmp_path):
     assert len(rows) == 1 and rows[0]["groups"] == 2
     assert rows[0]["self_certainty_mean"] > 0 and rows[0]["reward_mean"] > 0 and rows[0]["signal_s"] > 0
     assert rows[0]["label_accuracy"] is None and rows[0]["train_avg_at_n"] is not None
+
+
+def test_public_trl_reward_refuses_a_signal_estimator_without_a_signal_source():
+    from ttrl_kit.trl import ttrl_reward
+
+    with pytest.raises(ConfigError, match="needs signal 'self_certainty', which a plain GRPOTrainer does not supply"):
+        ttrl_reward("math", "self_certainty")
+    assert ttrl_reward("math", "majority").signals is None
