@@ -26,6 +26,10 @@ class ModelSection:
     dtype: str = "bf16"
     #: peft ``LoraConfig`` fields (e.g. ``{r: 16, lora_alpha: 32}``); null = full fine-tune.
     lora: dict | None = None
+    #: Attention kernel: ``auto`` = ``eager`` on a CPU (faster than SDPA for forward + backward
+    #: of the short sequences TTRL trains on, benchmarks/engine_step) and the model's default on
+    #: a GPU; or ``eager`` / ``sdpa`` explicitly.
+    attention: str = "auto"
 
 
 @dataclass
@@ -68,6 +72,11 @@ class GenerationSection:
     use_vllm: bool = False
     vllm_mode: str = "colocate"
     vllm_gpu_memory_utilization: float = 0.3
+    #: Sample with a bf16 copy of the policy and inverse-CDF sampling instead of autocast over
+    #: the fp32 weights and ``torch.multinomial`` (same distribution; see fast_generate.py).
+    fast: bool = True
+    #: A static KV cache for sampling (fixed-shape cache; see benchmarks/engine_step for its effect).
+    static_cache: bool = False
 
 
 @dataclass
@@ -92,6 +101,10 @@ class TrainSection:
     seed: int = 0
     loss_type: str = "dapo"
     scale_rewards: str = "group"
+    #: How TRL computes the update's log-probabilities: ``lean`` = only real completion tokens
+    #: through the LM head, padding trimmed, length-sorted micro-batches (lean_step.py);
+    #: ``trl`` = TRL's stock computation.  The loss and optimiser are TRL's either way.
+    update: str = "lean"
     #: torch CPU threads: an integer, or ``auto`` = CPU cores minus the cores other processes
     #: keep busy right now (at least 1; see ``resolve_threads``).  On a shared machine OpenMP threads that outnumber free cores
     #: stall each other at every barrier: measured 5x slower generation with 2 threads than
@@ -170,6 +183,8 @@ class RunConfig:
 
 _CHOICES = {
     "model.dtype": ("bf16", "fp32"),
+    "model.attention": ("auto", "eager", "sdpa"),
+    "train.update": ("lean", "trl"),
     "generation.vllm_mode": ("colocate", "server"),
     "train.lr_scheduler": ("constant", "linear", "cosine", "constant_with_warmup", "cosine_with_min_lr"),
     "train.loss_type": ("grpo", "dapo", "dr_grpo", "bnpo"),

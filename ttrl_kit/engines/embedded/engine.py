@@ -85,7 +85,7 @@ def _eval(cfg: RunConfig, loaded: Any, scorer: Any, rows: list[PreparedRow], des
         loaded.model, loaded.tokenizer, scorer, rows, k=e.k,
         temperature=e.temperature if e.temperature is not None else g.temperature,
         top_p=g.top_p, top_k=g.top_k, max_new_tokens=g.max_completion_length,
-        batch_prompts=e.batch_prompts, dtype=cfg.model.dtype, seed=e.seed, desc=desc,
+        batch_prompts=e.batch_prompts, dtype=cfg.model.dtype, fast=g.fast, seed=e.seed, desc=desc,
     )
 
 

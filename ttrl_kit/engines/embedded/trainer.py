@@ -2,8 +2,11 @@
 
 What this module adds to TRL, and why:
 
-* :class:`TTRLGRPOTrainer` only times ``_generate`` (the generate / estimate / update split
-  in metrics.jsonl); GRPO itself (advantages, clipping, KL, optimiser) is TRL's.
+* :class:`TTRLGRPOTrainer` times ``_generate`` (the generate / estimate / update split in
+  metrics.jsonl) and is a :class:`~ttrl_kit.engines.embedded.lean_step.LeanGRPOTrainer`:
+  log-probabilities over real completion tokens only, and sampling from a bf16 copy
+  (``train.update``, ``generation.fast``); GRPO itself (advantages, clipping, KL, optimiser)
+  is TRL's.
 * Callbacks write one metrics line per optimizer step, mark checkpoints complete (so a
   ``kill -9`` during a save never resumes from half a checkpoint), stop at a wall-time
   budget, return freed memory to the OS on CPU, and show a tqdm bar.
@@ -31,6 +34,7 @@ from ttrl_kit.core.scoring import GroupScorer
 from ttrl_kit.engines.embedded.config import RunConfig
 from ttrl_kit.engines.embedded.data import GOLD_COLUMN, ID_COLUMN
 from ttrl_kit.engines.embedded.evaluate import sample
+from ttrl_kit.engines.embedded.lean_step import LeanGRPOTrainer
 from ttrl_kit.engines.embedded.rewards import GroupReward
 
 COMPLETE_MARKER = "ttrl_complete.json"
@@ -96,8 +100,9 @@ def _trl():
 TrainerCallback, GRPOConfig, GRPOTrainer = _trl()
 
 
-class TTRLGRPOTrainer(GRPOTrainer):
-    """GRPOTrainer that accounts its generation time (for the step-time split)."""
+class TTRLGRPOTrainer(LeanGRPOTrainer):
+    """GRPOTrainer (lean update, see lean_step.py) that accounts its generation time (for the
+    step-time split)."""
 
     generate_s: float = 0.0
     signal_capture: Any = None  # a SignalCapture when the estimator needs per-token signals
@@ -286,7 +291,7 @@ def make_extra_votes(trainer_ref: dict[str, Any], tokenizer: Any, cfg: RunConfig
             texts, lens = sample(
                 model, tokenizer, [prompts_by_id[i] for i in ids], n,
                 temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
-                max_new_tokens=g.max_completion_length, dtype=cfg.model.dtype,
+                max_new_tokens=g.max_completion_length, dtype=cfg.model.dtype, fast=g.fast,
             )
         if capture is not None:
             from ttrl_kit.core.records import Signals
@@ -296,6 +301,23 @@ def make_extra_votes(trainer_ref: dict[str, Any], tokenizer: Any, cfg: RunConfig
         return dict(zip(ids, texts))
 
     return extra_votes
+
+
+def set_attention(model: Any, setting: str) -> str:
+    """Apply ``model.attention`` (``auto``: eager on a CPU, see the config field for why);
+    returns the implementation in use."""
+    import torch
+
+    impl = setting
+    if setting == "auto":
+        impl = "" if torch.cuda.is_available() else "eager"
+    if impl and hasattr(model, "set_attn_implementation"):
+        try:
+            model.set_attn_implementation(impl)
+        except (ValueError, ImportError) as exc:  # a model without that kernel keeps its own
+            if setting != "auto":
+                raise ConfigError(f"model.attention: {impl!r} not available for this model: {exc}") from None
+    return str(getattr(model.config, "_attn_implementation", impl))
 
 
 def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
@@ -378,6 +400,7 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
     from ttrl_kit.engines.embedded.signals import SignalCapture
 
     trainer_ref: dict[str, Any] = {}
+    set_attention(loaded.model, cfg.model.attention)
     capture = SignalCapture(scorer.needs) if scorer.needs else None  # answers-only: no capture at all
     extra = (make_extra_votes(trainer_ref, loaded.tokenizer, cfg, capture)
              if cfg.ttrl.n_votes > cfg.ttrl.n_train else None)
@@ -400,6 +423,10 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
     )
     trainer_ref["trainer"] = trainer
     trainer.signal_capture = capture
+    trainer.lean = cfg.train.update == "lean"
+    trainer.fast_generation = cfg.generation.fast
+    trainer.generation_dtype = cfg.model.dtype
+    trainer.static_cache = cfg.generation.static_cache
     from transformers.trainer_callback import PrinterCallback, ProgressCallback as HFProgress
 
     # Our own bar and metrics.jsonl replace HF's per-step dict printing.
