@@ -150,7 +150,8 @@ def sorted_split(batch: dict[str, Any], k: int) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- updates
 
-def engine_update(cfg: Any, loaded: Any, p: Any, batch: dict[str, Any], mode: str, attention: str, reps: int) -> float:
+def engine_update(cfg: Any, loaded: Any, p: Any, batch: dict[str, Any], mode: str, attention: str, reps: int,
+                  bf16_weights: bool = False) -> float:
     """One optimizer step of the engine's TRL trainer on ``batch`` (its micro-batches, its
     compute_loss and backward, its optimizer)."""
     from ttrl_kit.engines.embedded.data import to_trl_dataset
@@ -159,6 +160,7 @@ def engine_update(cfg: Any, loaded: Any, p: Any, batch: dict[str, Any], mode: st
     c = copy.deepcopy(cfg)
     c.train.update = mode
     c.model.attention = attention
+    c.train.bf16_weights = bf16_weights
     model = copy.deepcopy(loaded.model)
     lm = models.LoadedModel(model=model, tokenizer=loaded.tokenizer, source=loaded.source)
     with tempfile.TemporaryDirectory() as tmp:
@@ -294,6 +296,8 @@ def main() -> None:
                     engine_update(cfg, loaded, p, batch, "trl", "sdpa", args.reps)))
     upd.append(("engine now (update: lean, eager, fp32 weights + bf16 autocast)",
                 engine_update(cfg, loaded, p, batch, "lean", "eager", args.reps)))
+    upd.append(("engine now + train.bf16_weights (bf16 weights, fp32 master in the optimizer)",
+                engine_update(cfg, loaded, p, batch, "lean", "eager", args.reps, bf16_weights=True)))
     upd.append(("engine, update: lean with SDPA attention",
                 engine_update(cfg, loaded, p, batch, "lean", "sdpa", args.reps)))
     upd.append(("lean plain-torch update (bf16 weights + fp32 master, eager)",

@@ -105,6 +105,10 @@ class TrainSection:
     #: through the LM head, padding trimmed, length-sorted micro-batches (lean_step.py);
     #: ``trl`` = TRL's stock computation.  The loss and optimiser are TRL's either way.
     update: str = "lean"
+    #: Keep the model's weights in bf16 and fp32 master copies in the optimizer
+    #: (master_weights.py) instead of fp32 weights under bf16 autocast; needs model.dtype bf16
+    #: and a full fine-tune (no lora).
+    bf16_weights: bool = False
     #: torch CPU threads: an integer, or ``auto`` = CPU cores minus the cores other processes
     #: keep busy right now (at least 1; see ``resolve_threads``).  On a shared machine OpenMP threads that outnumber free cores
     #: stall each other at every barrier: measured 5x slower generation with 2 threads than
@@ -359,6 +363,10 @@ def validate_static(cfg: RunConfig) -> None:
                 raise _err(cfg, f"data.heldout.{key}", f"expected a non-empty string, got {v!r}")
         if not isinstance(cfg.data.heldout.get("options", {}), dict):
             raise _err(cfg, "data.heldout.options", "expected a mapping")
+    if tr.bf16_weights and cfg.model.dtype != "bf16":
+        raise _err(cfg, "train.bf16_weights", f"needs model.dtype bf16, got {cfg.model.dtype!r}")
+    if tr.bf16_weights and cfg.model.lora:
+        raise _err(cfg, "train.bf16_weights", "applies to a full fine-tune; set it false with model.lora")
     if cfg.model.lora is not None and not isinstance(cfg.model.lora, dict):
         raise _err(cfg, "model.lora", "expected a mapping of peft LoraConfig fields or null")
 

@@ -86,6 +86,8 @@ class GenerationCopy:
         self.version: Any = object()
 
     def get(self, policy: Any, version: Any) -> Any:
+        if all(p.dtype == self.dtype for p in policy.parameters()):
+            return policy  # already in the sampling dtype (e.g. train.bf16_weights): nothing to copy
         if self.model is None:
             self.model = copy.deepcopy(policy).to(self.dtype).eval()
             for p in self.model.parameters():

@@ -409,6 +409,16 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
         gold_column=GOLD_COLUMN, extra_votes=extra, signals=capture,
     )
     args = grpo_config(cfg, ckpt_dir)
+    optimizers: tuple[Any, Any] = (None, None)
+    if cfg.train.bf16_weights:
+        import torch
+
+        from ttrl_kit.engines.embedded.master_weights import MasterWeightsAdamW
+
+        loaded.model.to(torch.bfloat16)
+        optimizers = (MasterWeightsAdamW(loaded.model.parameters(), lr=args.learning_rate,
+                                         betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon,
+                                         weight_decay=args.weight_decay), None)
     budget_cb = TimeBudgetCallback(cfg.train.max_minutes, spent_s=spent_s)
     metrics_cb = MetricsCallback(metrics_path, reward, trainer_ref, trim=cfg.train.malloc_trim,
                                  train_clock=budget_cb.elapsed)
@@ -420,6 +430,7 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
         processing_class=loaded.tokenizer,
         peft_config=peft_config(cfg.model.lora),
         callbacks=[metrics_cb, ProgressCallback(metrics_cb), budget_cb],
+        optimizers=optimizers,
     )
     trainer_ref["trainer"] = trainer
     trainer.signal_capture = capture
