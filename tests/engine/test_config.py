@@ -102,23 +102,19 @@ def test_cli_bad_config_is_one_line_exit_2(tmp_path, smoke_dict):
     assert not (tmp_path / "run").exists()
 
 
-def test_threads_auto_uses_free_cores(monkeypatch):
+def test_threads_auto_is_never_fewer_than_the_usable_cores(monkeypatch):
+    """auto must never be slower than the default: it takes every usable core, whatever the
+    load (fewer threads on a loaded machine measured slower, see resolve_threads)."""
     import os
 
     from ttrl_kit.engines.embedded import config
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(config, "busy_cores", lambda: 0.3)
-    assert config.resolve_threads("auto") == 2
-    monkeypatch.setattr(config, "busy_cores", lambda: 1.2)
-    assert config.resolve_threads("auto") == 1
-    monkeypatch.setattr(config, "busy_cores", lambda: 7.5)
-    assert config.resolve_threads("auto") == 1
-    # without /proc/stat: the 1-minute load average
-    monkeypatch.setattr(config, "busy_cores", lambda: None)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
-    assert config.resolve_threads("auto") == 2
-    monkeypatch.setattr(os, "getloadavg", lambda: (7.5, 0.0, 0.0))
+    for busy in (0.3, 1.2, 7.5, None):
+        monkeypatch.setattr(config, "busy_cores", lambda interval=0.5, b=busy: b)
+        monkeypatch.setattr(os, "getloadavg", lambda: (7.5, 0.0, 0.0))
+        assert config.resolve_threads("auto") == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
     assert config.resolve_threads("auto") == 1
     assert config.resolve_threads(3) == 3
 

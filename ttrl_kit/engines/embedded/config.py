@@ -109,10 +109,8 @@ class TrainSection:
     #: (master_weights.py) instead of fp32 weights under bf16 autocast; needs model.dtype bf16
     #: and a full fine-tune (no lora).
     bf16_weights: bool = False
-    #: torch CPU threads: an integer, or ``auto`` = CPU cores minus the cores other processes
-    #: keep busy right now (at least 1; see ``resolve_threads``).  On a shared machine OpenMP threads that outnumber free cores
-    #: stall each other at every barrier: measured 5x slower generation with 2 threads than
-    #: with 1 on 2 busy cores, while on idle cores 2 threads are ~1.4x faster than 1.
+    #: torch CPU threads: an integer, or ``auto`` = every core this process may use (see
+    #: ``resolve_threads`` for why fewer threads on a loaded machine was dropped).
     threads: int | str = "auto"
     #: Free memory back to the OS after each step (glibc malloc_trim); keeps RSS flat on CPU.
     malloc_trim: bool = True
@@ -407,24 +405,20 @@ def busy_cores(interval: float = 0.5, stat_path: str = "/proc/stat") -> float | 
 
 
 def resolve_threads(setting: int | str) -> int:
-    """The torch thread count for ``train.threads`` (see there for why ``auto`` exists).
+    """The torch thread count for ``train.threads``.
 
-    ``auto`` measures what the other processes use *now* (/proc/stat over half a second)
-    rather than the 1-minute load average: the average still counts work that just ended,
-    e.g. the sampling a bench did a moment before it started this run, and then picked one
-    thread on an idle machine.  The load average remains the fallback off Linux."""
+    ``auto`` = every core this process may run on (torch's own default).  An earlier ``auto``
+    subtracted the cores other processes kept busy; on a loaded 2-core machine that chose 1
+    thread, and the run was 1.4-1.6x slower than with 2 threads fixed (the OpenMP stalls it
+    was meant to avoid cost less than the lost core; benchmarks/results/engine_step.md).  So
+    the safe choice is the default: ``auto`` never makes a run slower than not setting it.
+    ``busy_cores`` is still measured and written to run.json, for the record."""
     import os
 
-    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if setting != "auto":
         return int(setting)
-    busy = busy_cores()
-    if busy is None:
-        try:
-            busy = os.getloadavg()[0]
-        except OSError:
-            busy = 0.0
-    return max(1, min(ncpu, ncpu - int(round(busy))))
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, ncpu)
 
 
 def world_size() -> int:

@@ -205,7 +205,9 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     torch.set_num_threads(threads)
     log(f"torch threads: {threads} (train.threads={cfg.train.threads!r})")
     if main:
-        rd.update_run_json(status="running", pid=__import__("os").getpid(), torch_threads=threads)
+        busy = cfgmod.busy_cores()
+        rd.update_run_json(status="running", pid=__import__("os").getpid(), torch_threads=threads,
+                           busy_cores_at_start=None if busy is None else round(busy, 2))
 
     t0 = time.perf_counter()
     loaded = models.load_model(cfg.model.name, seed=cfg.train.seed)
