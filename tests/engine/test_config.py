@@ -102,18 +102,19 @@ def test_cli_bad_config_is_one_line_exit_2(tmp_path, smoke_dict):
     assert not (tmp_path / "run").exists()
 
 
-def test_threads_auto_is_never_fewer_than_the_usable_cores(monkeypatch):
-    """auto must never be slower than the default: it takes every usable core, whatever the
-    load (fewer threads on a loaded machine measured slower, see resolve_threads)."""
+def test_threads_auto_takes_the_faster_count_and_keeps_the_default_on_a_tie(monkeypatch):
     import os
 
-    from ttrl_kit.engines.embedded import config
+    from ttrl_kit.engines.embedded import config, threads
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    for busy in (0.3, 1.2, 7.5, None):
-        monkeypatch.setattr(config, "busy_cores", lambda interval=0.5, b=busy: b)
-        monkeypatch.setattr(os, "getloadavg", lambda: (7.5, 0.0, 0.0))
-        assert config.resolve_threads("auto") == 2
+    timings = {1: 1.0, 2: 0.6}
+    monkeypatch.setattr(threads, "_time_small_ops", lambda t, ops: timings[t])
+    assert config.resolve_threads("auto") == 2  # idle cores: 2 threads faster
+    timings.update({1: 1.0, 2: 1.1})
+    assert config.resolve_threads("auto") == 2  # within the margin: the default
+    timings.update({1: 1.0, 2: 3.0})
+    assert config.resolve_threads("auto") == 1  # oversubscribed: barrier stalls, 1 thread wins
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
     assert config.resolve_threads("auto") == 1
     assert config.resolve_threads(3) == 3

@@ -109,8 +109,9 @@ class TrainSection:
     #: (master_weights.py) instead of fp32 weights under bf16 autocast; needs model.dtype bf16
     #: and a full fine-tune (no lora).
     bf16_weights: bool = False
-    #: torch CPU threads: an integer, or ``auto`` = every core this process may use (see
-    #: ``resolve_threads`` for why fewer threads on a loaded machine was dropped).
+    #: torch CPU threads: an integer, or ``auto`` = 1 or every usable core, whichever a short
+    #: timing probe finds faster, re-checked before each optimizer step (threads.py): on an
+    #: oversubscribed machine 2 threads stall at every OpenMP barrier, on idle cores they win.
     threads: int | str = "auto"
     #: Free memory back to the OS after each step (glibc malloc_trim); keeps RSS flat on CPU.
     malloc_trim: bool = True
@@ -405,20 +406,13 @@ def busy_cores(interval: float = 0.5, stat_path: str = "/proc/stat") -> float | 
 
 
 def resolve_threads(setting: int | str) -> int:
-    """The torch thread count for ``train.threads``.
-
-    ``auto`` = every core this process may run on (torch's own default).  An earlier ``auto``
-    subtracted the cores other processes kept busy; on a loaded 2-core machine that chose 1
-    thread, and the run was 1.4-1.6x slower than with 2 threads fixed (the OpenMP stalls it
-    was meant to avoid cost less than the lost core; benchmarks/results/engine_step.md).  So
-    the safe choice is the default: ``auto`` never makes a run slower than not setting it.
-    ``busy_cores`` is still measured and written to run.json, for the record."""
-    import os
-
+    """The torch thread count for ``train.threads``: the integer, or for ``auto`` the count
+    a short timing probe finds fastest now (threads.py says why a timing and not the load)."""
     if setting != "auto":
         return int(setting)
-    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, ncpu)
+    from ttrl_kit.engines.embedded.threads import probe
+
+    return probe()[0]
 
 
 def world_size() -> int:

@@ -22,8 +22,8 @@ the same absolute position ids TRL's forward would use, so the result does not d
 RoPE being relative), apply the LM head in the autocast dtype to the completion positions
 only, and take the log-softmax in fp32.  The entropy that TRL logs is computed from the same
 compact logits without a graph (it is a metric here; with ``entropy_coef > 0`` it keeps its
-graph).  Anything this path does not cover (images, MoE aux loss, PEFT-free models without
-a ``base_model`` backbone) goes to TRL's own implementation unchanged.
+graph).  Anything this path does not cover (images, an MoE aux loss, a model without a
+backbone attribute or output embeddings) goes to TRL's own implementation unchanged.
 """
 
 from __future__ import annotations

@@ -90,6 +90,12 @@ def rss_gb() -> float | None:
         return None
 
 
+def _torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
 def _trl():
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
@@ -185,6 +191,7 @@ class MetricsCallback(TrainerCallback):
             update_s=max(step - gen - est, 0.0),
             estimate_share=(est / step) if step > 0 else None,
             rss_gb=rss_gb(),
+            threads=_torch_threads(),
         )
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
@@ -422,6 +429,11 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
     budget_cb = TimeBudgetCallback(cfg.train.max_minutes, spent_s=spent_s)
     metrics_cb = MetricsCallback(metrics_path, reward, trainer_ref, trim=cfg.train.malloc_trim,
                                  train_clock=budget_cb.elapsed)
+    callbacks: list[Any] = [metrics_cb, ProgressCallback(metrics_cb), budget_cb]
+    if cfg.train.threads == "auto":
+        from ttrl_kit.engines.embedded.threads import ThreadsCallback
+
+        callbacks.append(ThreadsCallback())
     trainer = TTRLGRPOTrainer(
         model=loaded.model,
         reward_funcs=[reward],
@@ -429,7 +441,7 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
         train_dataset=dataset,
         processing_class=loaded.tokenizer,
         peft_config=peft_config(cfg.model.lora),
-        callbacks=[metrics_cb, ProgressCallback(metrics_cb), budget_cb],
+        callbacks=callbacks,
         optimizers=optimizers,
     )
     trainer_ref["trainer"] = trainer
