@@ -156,8 +156,18 @@ def sorted_split(batch: dict[str, Any], k: int) -> list[dict[str, Any]]:
 
 def engine_update(cfg: Any, loaded: Any, p: Any, batch: dict[str, Any], mode: str, attention: str, reps: int,
                   bf16_weights: bool = False) -> float:
+    """Median seconds of :func:`make_engine_step`'s step over ``reps`` repetitions."""
+    step, cleanup = make_engine_step(cfg, loaded, p, batch, mode, attention, bf16_weights)
+    try:
+        return timed(step, reps)[0]
+    finally:
+        cleanup()
+
+
+def make_engine_step(cfg: Any, loaded: Any, p: Any, batch: dict[str, Any], mode: str, attention: str,
+                     bf16_weights: bool = False) -> tuple[Callable[[], None], Callable[[], None]]:
     """One optimizer step of the engine's TRL trainer on ``batch`` (its micro-batches, its
-    compute_loss and backward, its optimizer)."""
+    compute_loss and backward, its optimizer), and a cleanup."""
     from ttrl_kit.engines.embedded.data import to_trl_dataset
     from ttrl_kit.engines.embedded.trainer import build_trainer
 
@@ -167,30 +177,33 @@ def engine_update(cfg: Any, loaded: Any, p: Any, batch: dict[str, Any], mode: st
     c.train.bf16_weights = bf16_weights
     model = copy.deepcopy(loaded.model)
     lm = models.LoadedModel(model=model, tokenizer=loaded.tokenizer, source=loaded.source)
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer, _, _ = build_trainer(c, lm, to_trl_dataset(p.train_rows), p.scorer, Path(tmp) / "ckpt",
-                                      Path(tmp) / "metrics.jsonl")
-        trainer.create_optimizer_and_scheduler(num_training_steps=10)
-        trainer.model.train()
-        steps = trainer.args.steps_per_generation
-        trainer.current_gradient_accumulation_steps = trainer.args.gradient_accumulation_steps
-        mbs = sorted_split(batch, steps) if mode == "lean" else shuffled_split(batch, steps)
+    tmp = tempfile.TemporaryDirectory()
+    trainer, _, _ = build_trainer(c, lm, to_trl_dataset(p.train_rows), p.scorer, Path(tmp.name) / "ckpt",
+                                  Path(tmp.name) / "metrics.jsonl")
+    trainer.create_optimizer_and_scheduler(num_training_steps=10)
+    trainer.model.train()
+    steps = trainer.args.steps_per_generation
+    trainer.current_gradient_accumulation_steps = trainer.args.gradient_accumulation_steps
+    mbs = sorted_split(batch, steps) if mode == "lean" else shuffled_split(batch, steps)
 
-        def step() -> None:
-            for mb in mbs:
-                with trainer.compute_loss_context_manager():
-                    loss = trainer.compute_loss(trainer.model, mb)
-                trainer.accelerator.backward(loss)
-            torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), c.train.max_grad_norm)
-            trainer.optimizer.step()
-            trainer.optimizer.zero_grad(set_to_none=True)
+    def step() -> None:
+        for mb in mbs:
+            with trainer.compute_loss_context_manager():
+                loss = trainer.compute_loss(trainer.model, mb)
+            trainer.accelerator.backward(loss)
+        torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), c.train.max_grad_norm)
+        trainer.optimizer.step()
+        trainer.optimizer.zero_grad(set_to_none=True)
 
-        sec, _ = timed(step, reps)
-        del trainer
-    return sec
+    return step, tmp.cleanup
 
 
 def lean_torch_update(loaded: Any, batch: dict[str, Any], micro: int, temperature: float, lr: float, reps: int) -> float:
+    return timed(make_lean_torch_step(loaded, batch, micro, temperature, lr), reps)[0]
+
+
+def make_lean_torch_step(loaded: Any, batch: dict[str, Any], micro: int, temperature: float,
+                         lr: float) -> Callable[[], None]:
     """The lean plain-torch GRPO/DAPO update: bf16 weights for forward/backward, fp32 master
     weights in AdamW, eager attention, LM head on completion tokens only, sorted micro-batches."""
     master = copy.deepcopy(loaded.model).float()
@@ -221,8 +234,7 @@ def lean_torch_update(loaded: Any, batch: dict[str, Any], micro: int, temperatur
             for m, w in zip(m_params, w_params):
                 w.copy_(m)
 
-    sec, _ = timed(step, reps)
-    return sec
+    return step
 
 
 def matmul_probe(reps: int = 5) -> list[dict]:
@@ -251,6 +263,9 @@ def main() -> None:
     ap.add_argument("--skip-generation", action="store_true")
     ap.add_argument("--skip-trl", action="store_true", help="skip the slow stock-TRL update")
     ap.add_argument("--static-cache", action="store_true", help="also time a static KV cache (slow on CPU here)")
+    ap.add_argument("--interleave", action="store_true",
+                    help="only the engine (demo config, with autocast, with SDPA) and the lean loop, repetitions "
+                         "interleaved A B C A B C so a change in load hits each alike")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -303,16 +318,36 @@ def main() -> None:
         print(f"# update: {item[0]}: {item[1]:.2f} s", flush=True)
 
     print(f"# batch: {len(completions)} samples, {real} real tokens, {comp} completion tokens", flush=True)
-    add(("engine: update lean, eager attention, bf16 weights + fp32 master (demo config)",
-         engine_update(cfg, loaded, p, batch, "lean", "eager", args.reps, bf16_weights=True)))
-    add((LEAN_LOOP, lean_torch_update(loaded, batch, micro, g.temperature, cfg.train.learning_rate, args.reps)))
-    add(("engine: update lean, eager attention, fp32 weights + bf16 autocast",
-         engine_update(cfg, loaded, p, batch, "lean", "eager", args.reps)))
-    add(("engine: update lean, SDPA attention, fp32 weights + bf16 autocast",
-         engine_update(cfg, loaded, p, batch, "lean", "sdpa", args.reps)))
-    if not args.skip_trl:
-        add(("TRL GRPOTrainer stock (update: trl, SDPA, fp32 weights + bf16 autocast: the engine before)",
-             engine_update(cfg, loaded, p, batch, "trl", "sdpa", args.reps)))
+    if args.interleave:
+        runs = [
+            ("engine: update lean, eager attention, bf16 weights + fp32 master (demo config)",
+             make_engine_step(cfg, loaded, p, batch, "lean", "eager", True)[0]),
+            (LEAN_LOOP, make_lean_torch_step(loaded, batch, micro, g.temperature, cfg.train.learning_rate)),
+            ("engine: update lean, eager attention, fp32 weights + bf16 autocast",
+             make_engine_step(cfg, loaded, p, batch, "lean", "eager", False)[0]),
+            ("engine: update lean, SDPA attention, bf16 weights + fp32 master",
+             make_engine_step(cfg, loaded, p, batch, "lean", "sdpa", True)[0]),
+        ]
+        times: dict[str, list[float]] = {name: [] for name, _ in runs}
+        for _ in range(args.reps):
+            for name, fn in runs:
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+                print(f"# rep: {name}: {times[name][-1]:.2f} s", flush=True)
+        for name, _ in runs:
+            add((name, statistics.median(times[name])))
+    else:
+        add(("engine: update lean, eager attention, bf16 weights + fp32 master (demo config)",
+             engine_update(cfg, loaded, p, batch, "lean", "eager", args.reps, bf16_weights=True)))
+        add((LEAN_LOOP, lean_torch_update(loaded, batch, micro, g.temperature, cfg.train.learning_rate, args.reps)))
+        add(("engine: update lean, eager attention, fp32 weights + bf16 autocast",
+             engine_update(cfg, loaded, p, batch, "lean", "eager", args.reps)))
+        add(("engine: update lean, SDPA attention, fp32 weights + bf16 autocast",
+             engine_update(cfg, loaded, p, batch, "lean", "sdpa", args.reps)))
+        if not args.skip_trl:
+            add(("TRL GRPOTrainer stock (update: trl, SDPA, fp32 weights + bf16 autocast: the engine before)",
+                 engine_update(cfg, loaded, p, batch, "trl", "sdpa", args.reps)))
     probe = matmul_probe()
     load_end = os.getloadavg()
 
@@ -320,7 +355,10 @@ def main() -> None:
                  f"torch {torch.__version__}, {args.threads} torch threads. Load average (1 min) at start "
                  f"{load_start[0]:.2f}, at end {load_end[0]:.2f}. Medians of {args.reps} repetitions.")
     lines.append("")
-    lines.append(f"Command: `.venv/bin/python benchmarks/engine_step/run.py --threads {args.threads} --reps {args.reps}`")
+    flags = " ".join(f for f, on in (("--skip-generation", args.skip_generation), ("--skip-trl", args.skip_trl),
+                                      ("--interleave", args.interleave)) if on)
+    lines.append(f"Command: `.venv/bin/python benchmarks/engine_step/run.py --threads {args.threads} "
+                 f"--reps {args.reps} {flags}`")
     lines.append("")
     lines.append(f"Batch: {len(completions)} samples ({len(rows)} prompts x {n}), {real} real tokens "
                  f"({comp} completion tokens, mean completion {comp / len(completions):.1f}), "
