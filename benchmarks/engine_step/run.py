@@ -95,7 +95,7 @@ def bench_generation(model: Any, tok: Any, enc: dict[str, torch.Tensor], n: int,
         ("HF generate, bf16 copy, multinomial", lambda: hf(bf16, False)),
         ("bf16 copy + inverse-CDF sampling (engine now)", lambda: fast(False)),
     ]
-    if static:  # slow here: > 6 min for what the others do in well under one, see RESULTS
+    if static:  # not yet measured to completion here, see results/engine_step.md
         variants.append(("bf16 copy + inverse-CDF + static KV cache", lambda: fast(True)))
     for name, fn in variants:
         torch.manual_seed(0)
