@@ -264,7 +264,7 @@ def main() -> None:
     ap.add_argument("--skip-trl", action="store_true", help="skip the slow stock-TRL update")
     ap.add_argument("--static-cache", action="store_true", help="also time a static KV cache (slow on CPU here)")
     ap.add_argument("--interleave", action="store_true",
-                    help="only the engine (demo config, with autocast, with SDPA) and the lean loop, repetitions "
+                    help="only the engine (bf16 weights, demo config, SDPA) and the lean loop, repetitions "
                          "interleaved A B C A B C so a change in load hits each alike")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
@@ -320,10 +320,10 @@ def main() -> None:
     print(f"# batch: {len(completions)} samples, {real} real tokens, {comp} completion tokens", flush=True)
     if args.interleave:
         runs = [
-            ("engine: update lean, eager attention, bf16 weights + fp32 master (demo config)",
+            ("engine: update lean, eager attention, bf16 weights + fp32 master",
              make_engine_step(cfg, loaded, p, batch, "lean", "eager", True)[0]),
             (LEAN_LOOP, make_lean_torch_step(loaded, batch, micro, g.temperature, cfg.train.learning_rate)),
-            ("engine: update lean, eager attention, fp32 weights + bf16 autocast",
+            ("engine: update lean, eager attention, fp32 weights + bf16 autocast (demo config)",
              make_engine_step(cfg, loaded, p, batch, "lean", "eager", False)[0]),
             ("engine: update lean, SDPA attention, bf16 weights + fp32 master",
              make_engine_step(cfg, loaded, p, batch, "lean", "sdpa", True)[0]),
@@ -338,10 +338,10 @@ def main() -> None:
         for name, _ in runs:
             add((name, statistics.median(times[name])))
     else:
-        add(("engine: update lean, eager attention, bf16 weights + fp32 master (demo config)",
+        add(("engine: update lean, eager attention, bf16 weights + fp32 master",
              engine_update(cfg, loaded, p, batch, "lean", "eager", args.reps, bf16_weights=True)))
         add((LEAN_LOOP, lean_torch_update(loaded, batch, micro, g.temperature, cfg.train.learning_rate, args.reps)))
-        add(("engine: update lean, eager attention, fp32 weights + bf16 autocast",
+        add(("engine: update lean, eager attention, fp32 weights + bf16 autocast (demo config)",
              engine_update(cfg, loaded, p, batch, "lean", "eager", args.reps)))
         add(("engine: update lean, SDPA attention, fp32 weights + bf16 autocast",
              engine_update(cfg, loaded, p, batch, "lean", "sdpa", args.reps)))
