@@ -36,9 +36,6 @@ import torch.nn.functional as F
 from trl import GRPOTrainer
 from trl.trainer.utils import split_tensor_dict
 
-#: ``train.update`` values: ``lean`` (this module) or ``trl`` (TRL's stock computation).
-UPDATE_MODES = ("lean", "trl")
-
 
 def _backbone_and_head(model: Any) -> tuple[Any, Any] | None:
     """The decoder stack and output projection of a causal LM (PEFT-wrapped or not)."""
