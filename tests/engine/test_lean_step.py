@@ -202,3 +202,12 @@ def test_bf16_weights_run_trains_with_fp32_masters(smoke_dict, tmp_path, cache):
     init = build_tiny_model(seed=0)[0].state_dict()
     changed = [k for k, v in trained.items() if k in init and not torch.equal(v.float(), init[k].to(torch.bfloat16).float())]
     assert len(changed) >= len(trained) // 2
+
+
+def test_generation_copy_does_not_inherit_a_generate_patched_onto_the_policy():
+    """signals.SignalCapture patches ``generate`` on the policy instance while TRL samples; a
+    copy made then must sample with itself, not call back into the policy."""
+    model, _ = build_tiny_model(seed=0)
+    model.generate = lambda *a, **k: "the policy's"
+    gm = GenerationCopy("bf16").get(model, 0)
+    assert "generate" not in gm.__dict__ and gm.generate.__self__ is gm

@@ -90,6 +90,9 @@ class GenerationCopy:
             return policy  # already in the sampling dtype (e.g. train.bf16_weights): nothing to copy
         if self.model is None:
             self.model = copy.deepcopy(policy).to(self.dtype).eval()
+            # a wrapper patched onto the policy instance (e.g. signals.SignalCapture routing
+            # ``generate`` while the copy is made) must not be inherited: it would call the policy
+            self.model.__dict__.pop("generate", None)
             for p in self.model.parameters():
                 p.requires_grad_(False)
         elif version != self.version:
