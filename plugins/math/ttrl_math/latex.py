@@ -488,7 +488,7 @@ class Parser:
                 factors = [("div", num, den)]
             elif self.starts_atom():
                 nxt = self.peek()
-                if nxt[0] == "num" and factors and factors[-1][0] == "num":
+                if nxt is not None and nxt[0] == "num" and factors and factors[-1][0] == "num":
                     raise ParseError("two numbers in a row")
                 factors.append(self.power())
             else:
@@ -666,7 +666,7 @@ class Parser:
             arg = self.group("{", "}")
         else:
             arg = self.power()
-            if arg[0] == "num" and self.peek() is not None and self.peek()[0] == "word":
+            if arg[0] == "num" and (nxt := self.peek()) is not None and nxt[0] == "word":
                 arg = ("mul", [arg, self.power()])
         node: Node = ("fn", name, [arg]) if base is None else ("fn", "log_", [base, arg])
         return node if power is None else ("pow", node, power)

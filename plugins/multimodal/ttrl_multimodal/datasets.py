@@ -26,7 +26,7 @@ from ttrl_multimodal.prompts import IMAGE_FIELDS, QUESTION_FIELDS
 
 
 def _check_row(row: dict[str, Any], where: str) -> None:
-    if not any(isinstance(row.get(f), str) and row.get(f).strip() for f in QUESTION_FIELDS):
+    if not any(isinstance(v := row.get(f), str) and v.strip() for f in QUESTION_FIELDS):
         raise InputError(f"{where}: missing field 'question' (or one of {', '.join(QUESTION_FIELDS[1:])})")
     for field in IMAGE_FIELDS:
         value = row.get(field)

@@ -23,6 +23,7 @@ from typing import Any
 
 from ttrl_kit import TTRLError, get_registry
 from ttrl_kit.core.io import load_mapping, parse_options
+from ttrl_multimodal.task import VisualQATask
 
 
 def load_model(name: str, *, dtype: str = "float32", min_pixels: int | None = None,
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         opts = dict(load_mapping(a.task_config)) if a.task_config else {}
         opts.update(parse_options(a.task_option, "--task-option"))
         task = reg.task("multimodal", **opts)
+        if not isinstance(task, VisualQATask):  # another plugin registered the name first
+            raise TTRLError(f"task 'multimodal' is {type(task).__name__}, not this plugin's VisualQATask")
         rows = reg.dataset_loader(a.dataset)(a.source, **parse_options(a.dataset_option, "--dataset-option"))
         rows = rows[: a.limit]
         model, proc = load_model(a.model, dtype=a.dtype, min_pixels=task.min_pixels, max_pixels=task.max_pixels)

@@ -203,7 +203,8 @@ def byte_level_tokenizer() -> Any:
 
     alphabet = _bytes_to_unicode()
     vocab = {alphabet[b]: i for i, b in enumerate(range(256))}
-    tok = Qwen2Tokenizer(vocab=vocab, merges=[], unk_token=None, bos_token=None,
+    tok = Qwen2Tokenizer(vocab=vocab, merges=[], unk_token=None,  # type: ignore[arg-type]  # typed str, None means no unk token
+                         bos_token=None,
                          eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tok.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS)})
     tok.eos_token = "<|im_end|>"
@@ -216,12 +217,12 @@ def tiny_config(family: str, tokenizer: Any, *, hidden: int = 64, layers: int = 
     """A Qwen-VL config small enough for CPU tests (about 0.2 M parameters with 263 tokens)."""
     cfg_cls = _classes(family)[0]
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-    text = dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
+    text: dict[str, Any] = dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
                 num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
                 max_position_embeddings=4096, rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]},
                 bos_token_id=None, eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
     if family == "qwen2-vl":
-        vision = dict(depth=2, embed_dim=32, hidden_size=hidden, num_heads=2, mlp_ratio=2)
+        vision: dict[str, Any] = dict(depth=2, embed_dim=32, hidden_size=hidden, num_heads=2, mlp_ratio=2)
     else:
         vision = dict(depth=2, hidden_size=32, intermediate_size=64, out_hidden_size=hidden, num_heads=2,
                       window_size=112, fullatt_block_indexes=[1])
@@ -270,7 +271,8 @@ def sample_groups(model: Any, processor: Any, prompts: Sequence[list[dict[str, A
     out: list[list[str]] = []
     for start in range(0, len(prompts), batch_prompts):
         chunk = prompts[start:start + batch_prompts]
-        texts, images = [], []
+        texts: list[str] = []
+        images: list[Any] = []
         for msgs in chunk:
             texts.append(processor.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True))
             for m in msgs:

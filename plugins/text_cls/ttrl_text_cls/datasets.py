@@ -216,7 +216,7 @@ def load_hub(source: str, **options: Any) -> list[dict[str, Any]]:
     spec = _Spec(source, options, _HUB_ONLY, auto_id_default=True)
     name = source.split(":", 1)[1] if source.startswith(("hf:", "hub:")) else source
     try:
-        import datasets  # type: ignore[import-not-found]
+        import datasets
     except ImportError:
         raise ConfigError("dataset loader text_cls_hub needs the 'datasets' package (pip install datasets)") from None
     split = options.get("split", "train")

@@ -287,7 +287,7 @@ class Extractor:
         return best
 
     def _emphasised(self, text: str, mentions: list[Mention]) -> str | None:
-        best: tuple[int, str] | None = None
+        best: tuple[int, str | None] | None = None
         for pat in _EMPHASIS:
             for m in pat.finditer(text):
                 inner = self._inside(mentions, m.start(1), m.end(1))

@@ -87,6 +87,7 @@ def check_prompt_lengths(rows: list[PreparedRow], tokenizer: Any, max_len: int, 
     prompts, and a silently cut prompt asks a different question).  Returns the longest."""
     longest = 0
     for r in rows:
+        ids: Any
         if vision.is_processor(tokenizer):  # image tokens expanded (vision.py)
             ids = vision.prompt_ids(tokenizer, r.prompt)
         else:

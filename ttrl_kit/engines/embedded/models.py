@@ -89,7 +89,7 @@ def convert_smollm2(out: Path | None = None) -> Path:
     if (out / "config.json").is_file() and (out / "model.safetensors").is_file():
         return out
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     gguf = smollm2_gguf_path()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +100,8 @@ def convert_smollm2(out: Path | None = None) -> Path:
         cfg = gmodel.config
         if hasattr(cfg, "quantization_config"):
             del cfg.quantization_config
+        if not isinstance(cfg, LlamaConfig):
+            raise ConfigError(f"{gguf}: expected a Llama GGUF model, found {type(cfg).__name__}")
         plain = LlamaForCausalLM(cfg)
         state = {k: v.detach().clone().contiguous() for k, v in gmodel.state_dict().items()}
         plain.load_state_dict(state, strict=False)
@@ -210,7 +212,7 @@ def peft_config(lora: dict[str, Any] | None) -> Any:
         return None
     from peft import LoraConfig
 
-    opts = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "target_modules": "all-linear", "task_type": "CAUSAL_LM"}
+    opts: dict[str, Any] = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "target_modules": "all-linear", "task_type": "CAUSAL_LM"}
     opts.update(lora)
     try:
         return LoraConfig(**opts)

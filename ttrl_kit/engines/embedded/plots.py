@@ -23,7 +23,7 @@ def plot_training(rows: Sequence[dict[str, Any]], out: Path) -> Path | None:
     steps = [r["step"] for r in rows]
 
     def series(key: str) -> list[float]:
-        return [r.get(key) if isinstance(r.get(key), (int, float)) else float("nan") for r in rows]
+        return [float(v) if isinstance(v := r.get(key), (int, float)) else float("nan") for r in rows]
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
     ax = axes[0][0]
@@ -64,7 +64,7 @@ def plot_before_after(before: dict[str, float] | None, after: dict[str, float] |
     if not before and not after:
         return None
     plt = _plt()
-    keys = list((before or after).keys())
+    keys = list((before or after or {}).keys())
     fig, ax = plt.subplots(figsize=(7, 4))
     width = 0.38
     xs = range(len(keys))

@@ -117,7 +117,7 @@ class RunDir:
         self.write_atomic(path, json.dumps(obj, indent=2, default=str))
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         if not self.metrics.is_file():
             return out
         for line in self.metrics.read_text(encoding="utf-8").splitlines():

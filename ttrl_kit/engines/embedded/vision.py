@@ -62,7 +62,7 @@ def is_processor(obj: Any) -> bool:
     return isinstance(obj, ProcessorMixin) and getattr(obj, "image_processor", None) is not None
 
 
-def _no_video_class(base: type) -> type:
+def _no_video_class(base: type[Any]) -> type:
     """``base`` accepting ``video_processor=None`` and saving without it (Trainer checkpoints
     call ``save_pretrained``; the stock one fails on the missing video processor)."""
 
@@ -109,7 +109,7 @@ def load_processor(path: str | Path) -> Any:
         size["shortest_edge"] = settings["min_pixels"]
     if settings.get("max_pixels"):
         size["longest_edge"] = settings["max_pixels"]
-    improc = Qwen2VLImageProcessorPil(**({"size": size} if size else {}))
+    improc = Qwen2VLImageProcessorPil(size=size) if size else Qwen2VLImageProcessorPil()
     tok = tf.AutoTokenizer.from_pretrained(path)
     template = None
     if (path / "chat_template.jinja").is_file():
@@ -213,7 +213,7 @@ def sample(model: Any, processor: Any, prompts: Sequence[list[dict[str, Any]]], 
     enc = _encode(processor, prompts)
     device = next(model.parameters()).device
     enc = {k: v.to(device) if hasattr(v, "to") else v for k, v in enc.items()}
-    autocast = contextlib.nullcontext()
+    autocast: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if dtype == "bf16":
         autocast = torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=torch.bfloat16)
     tok = processor.tokenizer
