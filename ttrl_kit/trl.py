@@ -34,8 +34,9 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ttrl_kit.core import metrics
 from ttrl_kit.core.errors import ConfigError
@@ -45,7 +46,7 @@ from ttrl_kit.core.scoring import GroupScorer, group_indices, summarise
 __all__ = ["GroupSplitError", "StepStats", "TTRLReward", "completion_text", "ttrl_reward"]
 
 #: ``extra_votes(prompts_by_id, n) -> {id: [n completion texts]}`` (votes that are not trained on)
-ExtraVotes = Callable[["OrderedDict[str, Any]", int], Mapping[str, Sequence[str]]]
+ExtraVotes = Callable[["OrderedDict[Hashable, Any]", int], Mapping[Hashable, Sequence[str]]]
 
 
 class GroupSplitError(ConfigError):
@@ -234,7 +235,7 @@ class TTRLReward:
 
         owned = [gid for j, gid in enumerate(groups) if j % world == rank]
         stats = StepStats()
-        extra: Mapping[str, Sequence[str]] = {}
+        extra: Mapping[Hashable, Sequence[str]] = {}
         n_train = len(next(iter(groups.values()))) if groups else 0
         if self.extra_votes is not None and self.n_votes is not None and self.n_votes > n_train and owned:
             t0 = time.perf_counter()
@@ -242,7 +243,7 @@ class TTRLReward:
             extra = self.extra_votes(first_prompt, self.n_votes - n_train)
             stats.extra_generate_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        mine: dict[str, GroupResult] = {}
+        mine: dict[Hashable, GroupResult] = {}
         for gid in owned:
             idx = groups[gid]
             responses = [rows[i][1] for i in idx] + list(extra.get(gid, ()))
@@ -282,12 +283,12 @@ class TTRLReward:
             raise GroupSplitError("the estimator needs signals but TRL passed no completion_ids to match them")
         return self.signals.for_completions([list(c) for c in completion_ids])
 
-    def _group_signals(self, rows: list[Any], gid: str) -> Signals | None:
+    def _group_signals(self, rows: list[Any], gid: Hashable) -> Signals | None:
         sig = Signals.from_rows(rows)
         extra = getattr(self.signals, "extra", {}).get(gid)
         return sig.concat(extra) if sig is not None and extra is not None else sig
 
-    def _check_sizes(self, groups: "OrderedDict[str, list[int]]") -> None:
+    def _check_sizes(self, groups: OrderedDict[Hashable, list[int]]) -> None:
         want = self.num_generations
         for gid, idx in groups.items():
             if want is None:
@@ -296,7 +297,7 @@ class TTRLReward:
                 hint = (f"add an {self.id_column!r} column with one value per prompt" if self.id_column
                         else "group rows by an id column")
                 raise GroupSplitError(
-                    f"prompt {gid[:80]!r}: {len(idx)} samples in this step, expected {want} (one whole group); "
+                    f"prompt {str(gid)[:80]!r}: {len(idx)} samples in this step, expected {want} (one whole group); "
                     f"a group was split or two prompts share a key ({hint})"
                 )
 

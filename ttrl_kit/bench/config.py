@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.io import load_mapping

@@ -10,8 +10,9 @@ import csv
 import json
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ttrl_kit.bench.scoring import METRICS
 

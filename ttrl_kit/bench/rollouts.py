@@ -20,9 +20,10 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ttrl_kit.bench.config import BenchConfig, ModelSpec, TaskSpec, fingerprint
 from ttrl_kit.bench.sampling import Sampler, UnsupportedPrompt, flatten_text
@@ -248,7 +249,7 @@ def ensure_rollouts(
             responses = sampler([p[1] for p in chunk], task.sampling, chunk_seed(cfg.seed, chunk_ids))  # type: ignore[misc]
         except UnsupportedPrompt as exc:
             data_path.unlink(missing_ok=True)
-            meta = {"key": key, "status": "skipped", "reason": str(exc), "model": model.name, "task": task.id}
+            meta: dict[str, Any] = {"key": key, "status": "skipped", "reason": str(exc), "model": model.name, "task": task.id}
             _write_json(meta_path, meta)
             return RolloutSet(model.id, task.id, key, "skipped", reason=str(exc), meta=meta)
         gen_seconds += time.perf_counter() - t0

@@ -15,9 +15,10 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ttrl_kit.bench.config import BenchConfig, EstimatorSpec, ModelSpec, TaskSpec, check_names, fingerprint
 from ttrl_kit.bench.rollouts import RolloutSet, ensure_rollouts, grid_signals, rollout_key
@@ -204,10 +205,11 @@ def run_bench(
         for model, task, est in bar:
             bar.set_postfix_str(f"{model.id}/{task.id}/{est.id}")
             if report_only:
-                row = cached_train_row(cfg, model, task, est, out)
-                if row is None:
+                cached = cached_train_row(cfg, model, task, est, out)
+                if cached is None:
                     result.missing += 1
                     continue
+                row = cached
                 row["cached"] = True
             else:
                 row = run_train_cell(cfg, model, task, est, out, log=log)

@@ -13,8 +13,9 @@ cells as skipped.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ttrl_kit.bench.config import ModelSpec, SamplingSpec
 from ttrl_kit.core.errors import ConfigError
@@ -99,8 +100,9 @@ class HFSampler:
         from ttrl_kit.engines.embedded.evaluate import sample
         from ttrl_kit.engines.embedded.vision import is_processor
 
+        chats: list[list[dict[str, Any]]]
         if is_processor(self.tokenizer):  # image-text model: chats keep their image parts
-            chats = [list(p) for p in prompts]
+            chats = [[dict(m) for m in p] for p in prompts]
         elif any(has_images(p) for p in prompts):
             raise UnsupportedPrompt(f"model {self.spec.name!r} is text-only; this task's prompts carry images")
         else:

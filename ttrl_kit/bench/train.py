@@ -22,8 +22,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ttrl_kit.bench.config import BenchConfig, EstimatorSpec, ModelSpec, TaskSpec, fingerprint
 

@@ -10,8 +10,8 @@ from ttrl_kit.cli.common import add_task_arguments, dump, output_stream, print_t
 from ttrl_kit.core.errors import InputError
 from ttrl_kit.core.io import iter_jsonl, parse_options, require, require_str_list
 from ttrl_kit.core.records import SIGNAL_NAMES, Signals
-from ttrl_kit.core.signals import check_values
 from ttrl_kit.core.scoring import GroupScorer, summarise
+from ttrl_kit.core.signals import check_values
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("label_accuracy", "n/a (no gold labels)"))
         rows.append(("reward_accuracy", "n/a (no gold labels)"))
     rows.append(("majority_ratio", f"{s.get('majority_ratio', 0.0):.4f}  (mean)"))
-    rows.append(("low_consensus", f"{int(round(s.get('low_consensus', 0.0) * len(results)))} groups"))
+    rows.append(("low_consensus", f"{round(s.get('low_consensus', 0.0) * len(results))} groups"))
     rows.append(("groups/s", f"{len(results) / elapsed:.1f}" if elapsed > 0 else "inf"))
     print(f"Summary ({args.task} / {args.estimator}):", file=sys.stderr)
     print_table(rows, sys.stderr)

@@ -6,9 +6,10 @@ import argparse
 import io
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.io import load_mapping, parse_options

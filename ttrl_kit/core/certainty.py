@@ -80,7 +80,7 @@ class _SignalReward:
         present = [s for s in usable if s is not None]
         floor = min(present) if present else 0.0
         rewards = tuple(float(s) if s is not None else float(floor) if present else 0.0 for s in usable[:n_train])
-        class_of, counts, _tally, winner = _vote(classes, VoteOptions(abstain=opts.abstain))
+        _class_of, counts, _tally, winner = _vote(classes, VoteOptions(abstain=opts.abstain))
         share = counts[winner] / n if winner is not None and n else 0.0
         mean_r = sum(rewards) / len(rewards) if rewards else 0.0
         stats = {
@@ -213,7 +213,7 @@ class ConfidenceVote(_VotingEstimator):
         validate_group(signals, classes.n, self.needs, self.name)
         return super().estimate(classes, n_train, signals)
 
-    def sample_reward(self, cls, winner, counts, n, entropy_norm):  # type: ignore[override]
+    def sample_reward(self, cls, winner, counts, n, entropy_norm):
         return 1.0 if cls == winner else 0.0
 
 
@@ -287,7 +287,7 @@ class CertaintyVote(_VotingEstimator):
         validate_group(signals, classes.n, self.needs, self.name)
         return super().estimate(classes, n_train, signals)
 
-    def sample_reward(self, cls, winner, counts, n, entropy_norm):  # type: ignore[override]
+    def sample_reward(self, cls, winner, counts, n, entropy_norm):
         return 1.0 if cls == winner else 0.0
 
 

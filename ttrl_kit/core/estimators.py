@@ -21,8 +21,9 @@ Shared rules (all estimators, documented in README "Estimators"):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.metrics import answer_entropy

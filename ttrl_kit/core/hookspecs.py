@@ -13,7 +13,7 @@ plugins: a clash is reported as a failure of the later plugin and the first one 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

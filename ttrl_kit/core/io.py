@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError, InputError
 
@@ -221,9 +222,9 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
+            at_line = f":{mark.line + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ConfigError(f"{p}{line}: invalid YAML: {problem}") from None
+            raise ConfigError(f"{p}{at_line}: invalid YAML: {problem}") from None
         except (RecursionError, ValueError, TypeError) as exc:  # deep nesting, a 5000-digit integer, ...
             msg = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:200]
             raise ConfigError(f"{p}: invalid YAML: {msg}") from None

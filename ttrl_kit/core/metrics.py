@@ -9,7 +9,7 @@ correct, pass@k is the unbiased estimator of Chen et al. (2021).
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 
 def _mean(xs: Sequence[float]) -> float:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 import importlib.metadata as md
 import threading
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import pluggy
 
@@ -81,12 +82,13 @@ class PluginRegistry:
             plugin_name = impl.plugin_name
             pending: list[Registration] = []
 
-            def register(name: str, factory: Callable[..., Any], description: str = "", *, _p=plugin_name) -> None:
+            def register(name: str, factory: Callable[..., Any], description: str = "", *, _p: str = plugin_name,
+                         _pending: list[Registration] = pending) -> None:
                 if not isinstance(name, str) or not name:
                     raise TypeError(f"register(): name must be a non-empty string, got {name!r}")
                 if not callable(factory):
                     raise TypeError(f"register({name!r}): factory must be callable")
-                pending.append(Registration(name, factory, _p, description))
+                _pending.append(Registration(name, factory, _p, description))
 
             try:
                 impl.function(register=register)
@@ -108,7 +110,7 @@ class PluginRegistry:
     # -- queries -------------------------------------------------------------------------
     def plugins(self) -> list[PluginInfo]:
         out = []
-        for name, plugin in self.pm.list_name_plugin():
+        for name, _plugin in self.pm.list_name_plugin():
             package, version = self._dist.get(name, (None, None))
             out.append(
                 PluginInfo(

@@ -6,8 +6,9 @@ actor, a TRL worker) can pickle them, and so that nobody mutates a vote after it
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,13 @@ class Signals:
             raise ValueError(f"Signals: signals cover different numbers of responses {sorted(sizes)}")
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Sequence[Sequence[Any]]]) -> "Signals":
+    def from_mapping(cls, mapping: Mapping[str, Sequence[Sequence[Any]]]) -> Signals:
         names = tuple(mapping)
         values = tuple(tuple(_freeze(resp) for resp in mapping[name]) for name in names)
         return cls(names, values)
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Mapping[str, Sequence[Any]]]) -> "Signals | None":
+    def from_rows(cls, rows: Sequence[Mapping[str, Sequence[Any]]]) -> Signals | None:
         """Per-response signal dicts (``{name: per-token values}``, all with the same names),
         in response order, as one record; None for no rows."""
         if not rows:
@@ -111,12 +112,12 @@ class Signals:
     def get(self, name: str) -> tuple[tuple[Any, ...], ...] | None:
         return self.values[self.names.index(name)] if name in self.names else None
 
-    def only(self, names: Sequence[str]) -> "Signals":
+    def only(self, names: Sequence[str]) -> Signals:
         """The named signals only (in the given order; absent names are skipped)."""
         keep = [n for n in names if n in self.names]
         return Signals(tuple(keep), tuple(self.values[self.names.index(n)] for n in keep))
 
-    def concat(self, other: "Signals") -> "Signals":
+    def concat(self, other: Signals) -> Signals:
         """Responses of ``self`` followed by those of ``other`` (e.g. trained samples, then
         extra votes); only signals present in both are kept."""
         keep = [n for n in self.names if n in other.names]

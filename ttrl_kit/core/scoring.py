@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import OrderedDict
-from typing import Any, Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from typing import Any, cast
 
 from ttrl_kit.core import metrics
 from ttrl_kit.core.errors import PluginError
 from ttrl_kit.core.estimators import Estimator
+from ttrl_kit.core.records import Estimate
 from ttrl_kit.core.plugins import PluginRegistry, get_registry
 from ttrl_kit.core.records import GroupResult, Signals
 from ttrl_kit.core.signals import check_supplied, estimator_needs, validate_group
@@ -46,7 +48,7 @@ class GroupScorer:
         task_options: Mapping[str, Any] | None = None,
         estimator_options: Mapping[str, Any] | None = None,
         registry: PluginRegistry | None = None,
-    ) -> "GroupScorer":
+    ) -> GroupScorer:
         reg = registry or get_registry()
         return cls(
             reg.task(task, **dict(task_options or {})),
@@ -79,10 +81,12 @@ class GroupScorer:
         is handed to the estimator only when it declares ``needs``; then it must carry them."""
         answers = tuple(self.extract(r) for r in responses)
         classes = _plugin_call(self.task.group_answers, answers, what=f"task {self._name(self.task)} group_answers")
-        estimate_fn = self.estimator.estimate
+        estimate_fn: Callable[..., Estimate] = self.estimator.estimate
         if self.needs:
             validate_group(signals, len(responses), self.needs, self.estimator_name)
-            estimate_fn = functools.partial(self.estimator.estimate, signals=signals.only(self.needs))  # type: ignore[union-attr]
+            assert signals is not None  # validate_group refuses a group without them
+            # a signal estimator's estimate() takes signals= (hookspecs); the Estimator protocol does not
+            estimate_fn = functools.partial(cast(Any, self.estimator).estimate, signals=signals.only(self.needs))
         estimate = _plugin_call(estimate_fn, classes, n_train, what=f"estimator {self._name(self.estimator)}")
         if classes.stats:  # the task's own numbers (e.g. a truncated equivalence stage) are logged too
             estimate = dataclasses.replace(estimate, stats={**estimate.stats, **classes.stats})
@@ -123,7 +127,7 @@ class GroupScorer:
         *,
         golds: Mapping[Hashable, str | None] | None = None,
         n_train: int | None = None,
-    ) -> "OrderedDict[Hashable, tuple[list[int], GroupResult]]":
+    ) -> OrderedDict[Hashable, tuple[list[int], GroupResult]]:
         """Score a flat batch whose samples carry prompt ids: samples are grouped by id,
         never by position, and each group is scored in one estimator call.  Returns, per
         id, the batch indices of its samples (in batch order) and its result."""
@@ -148,7 +152,7 @@ def _plugin_call(fn: Any, *args: Any, what: str) -> Any:
         raise PluginError(f"{what} raised {type(exc).__name__}: {exc}"[:500]) from None
 
 
-def group_indices(ids: Sequence[Hashable]) -> "OrderedDict[Hashable, list[int]]":
+def group_indices(ids: Sequence[Hashable]) -> OrderedDict[Hashable, list[int]]:
     """Batch positions of each prompt id, in first-appearance order."""
     groups: OrderedDict[Hashable, list[int]] = OrderedDict()
     for i, gid in enumerate(ids):

@@ -14,7 +14,8 @@ them so that "mean over the response" means the same thing everywhere.
 from __future__ import annotations
 
 import math
-from typing import Any, Collection, Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError, InputError
 from ttrl_kit.core.records import SIGNAL_NAMES, Signals

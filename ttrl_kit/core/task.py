@@ -8,7 +8,8 @@ Estimators know none of that; they only see class indices.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Hashable, Mapping, Protocol, Sequence, runtime_checkable
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from ttrl_kit.core.records import AnswerClasses
 

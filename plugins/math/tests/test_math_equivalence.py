@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ttrl_kit import grade, get_registry
+from ttrl_kit import get_registry, grade
 from ttrl_math import compare
 from ttrl_math.canon import canonicalize
 from ttrl_math.task import MathTask

@@ -12,7 +12,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ttrl_kit import GroupScorer, grade
 from ttrl_math.canon import canonicalize

@@ -9,7 +9,8 @@ Answers are kept in the ``answer`` field for *reporting only*; engines never tra
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ttrl_kit import ConfigError
 

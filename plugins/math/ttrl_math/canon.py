@@ -78,7 +78,7 @@ def _iroot(a: int, n: int) -> int | None:
         return a
     if a.bit_length() > 4000:
         return None
-    r = int(round(a ** (1.0 / n))) if a.bit_length() < 1000 else int(mpmath.nint(mpmath.root(a, n)))
+    r = round(a ** (1.0 / n)) if a.bit_length() < 1000 else int(mpmath.nint(mpmath.root(a, n)))
     for c in (r - 1, r, r + 1):
         if c >= 0 and c**n == a:
             return c
@@ -398,7 +398,7 @@ def value_of(node: Node, depth: int = 0) -> Value:
         vals = [_unassign_group(v) for v in vals]
         return ["set", _flatten_sets(vals)]
     if tag == "pm":
-        a = value_of(node[1], d)
+        value_of(node[1], d)  # the left side must still be readable
         b = value_of(node[2], d)
         if node[1] == ("num", Fraction(0), None):
             return ["set", [b, _neg(b)], "pm"]
@@ -504,8 +504,9 @@ def _mat_ast(node: Node) -> list | None:
         m = _mat_ast(node[1])
         return None if m is None else [[("neg", c) for c in r] for r in m]
     if tag == "add":
-        mats = [_mat_ast(t) for t in node[1]]
-        if any(m is None for m in mats) or len({(len(m), len(m[0])) for m in mats}) != 1:
+        found = [_mat_ast(t) for t in node[1]]
+        mats = [m for m in found if m is not None]
+        if len(mats) != len(found) or len({(len(m), len(m[0])) for m in mats}) != 1:
             return None
         return [[("add", [m[i][j] for m in mats]) for j in range(len(mats[0][0]))] for i in range(len(mats[0]))]
     if tag == "mul":
@@ -554,9 +555,7 @@ def _is_scalarish(v: Value) -> bool:
 def _flatten_sets(vals: list[Value]) -> list[Value]:
     out: list[Value] = []
     for v in vals:
-        if v[0] == "set" and v[2:] == ["pm"]:
-            out.extend(v[1])
-        elif v[0] == "list":
+        if (v[0] == "set" and v[2:] == ["pm"]) or v[0] == "list":
             out.extend(v[1])
         else:
             out.append(v)
@@ -661,9 +660,7 @@ def _inequality(ops: list[str], exprs: list[Node], depth: int) -> Value | None:
     if lhs[0] == "abs" and _name_like(lhs) and not symbols_of(rhs):
         # |x| < b  ->  (-b, b);  |x| > b  ->  (-inf, -b) U (b, inf)   (b > 0)
         b = value_of(rhs, depth)
-        if b[0] == "q" and b[1] > 0:
-            pass
-        elif b[0] == "n" and mpmath.mpf(b[2]) == 0 and mpmath.mpf(b[1]) > 0:
+        if (b[0] == "q" and b[1] > 0) or (b[0] == "n" and mpmath.mpf(b[2]) == 0 and mpmath.mpf(b[1]) > 0):
             pass
         else:
             return None

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Hashable
 from fractions import Fraction
-from typing import Any, Hashable
+from typing import Any
 
 import mpmath
 

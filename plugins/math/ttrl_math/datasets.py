@@ -12,8 +12,9 @@ common spellings (``prompt``/``problem``/``question``, ``answer``/``solution``, 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ttrl_kit import ConfigError, InputError
 from ttrl_kit.core.io import check_value, iter_jsonl

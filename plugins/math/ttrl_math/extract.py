@@ -139,7 +139,7 @@ def _brace_map(text: str) -> dict[int, int]:
 
 def boxed_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, content) of every ``\\boxed``/``\\fbox`` with balanced braces (linear time)."""
-    out = []
+    out: list[tuple[int, int, str]] = []
     if "\\boxed" not in text and "\\fbox" not in text:
         return out
     braces = _brace_map(text)

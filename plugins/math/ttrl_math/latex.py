@@ -58,7 +58,7 @@ def _repeating_to_fraction(m: re.Match) -> str:
     whole, fixed, rep = m.group(1) or "0", m.group(2), m.group(3)
     num = int(whole + fixed + rep) - int(whole + fixed)
     den = 10 ** len(fixed) * (10 ** len(rep) - 1)
-    return "\\frac{%d}{%d}" % (num, den)
+    return f"\\frac{{{num}}}{{{den}}}"
 
 
 _DEGREE = re.compile(r"(?:\^\s*\{?\s*\\circ\s*\}?|°)(?:\s*(?:\\text\{\s*)?[CF](?![a-zA-Z])\}?)?|\\degree(?![a-zA-Z])|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}|"
@@ -880,7 +880,7 @@ def _drop_units(tokens: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         last = out[-1]
         if len(out) >= 3 and out[-2] == ("op", "^") and last[0] == "num" and last[1] in ("2", "3"):
             prev = out[-3]
-            if prev[0] == "word" and prev[1].lower() in UNIT_WORDS or prev == ("op", "}"):
+            if (prev[0] == "word" and prev[1].lower() in UNIT_WORDS) or prev == ("op", "}"):
                 # ``cm^2`` or ``\text{ cm}^2``
                 save = out
                 out = out[:-2]

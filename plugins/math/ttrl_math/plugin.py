@@ -14,8 +14,8 @@ def register_tasks(register):
 
 @hookimpl
 def register_datasets(register):
-    from ttrl_math.arithmetic import load_arithmetic
     from ttrl_math import datasets
+    from ttrl_math.arithmetic import load_arithmetic
 
     register("arithmetic", load_arithmetic, "seeded synthetic arithmetic questions (offline demo task)")
     for name, (loader, desc) in datasets.LOADERS.items():

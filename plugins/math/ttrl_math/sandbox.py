@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from ttrl_math import limits
 
@@ -264,7 +264,7 @@ def default_worker() -> Worker:
     get their own after fork because the pid changes)."""
     global _DEFAULT, _DEFAULT_PID
     with _DEFAULT_LOCK:
-        if _DEFAULT is None or _DEFAULT_PID != os.getpid():
+        if _DEFAULT is None or os.getpid() != _DEFAULT_PID:
             _DEFAULT = Worker()
             _DEFAULT_PID = os.getpid()
             atexit.register(_DEFAULT.close)

@@ -7,11 +7,11 @@ import re
 import threading
 import time
 import warnings
+from collections.abc import Hashable, Mapping, Sequence
 from fractions import Fraction
-from typing import Any, Hashable, Mapping, Sequence
+from typing import Any
 
 from ttrl_kit import AnswerClasses, ConfigError, KeyedTask, group_by_key
-
 from ttrl_math import compare, limits
 from ttrl_math.extract import extract
 
@@ -149,7 +149,8 @@ class MathTask(KeyedTask):
                 # parsing, which the hard input limits still bound; say so once.
                 if not MathTask._warned:
                     MathTask._warned = True
-                    warnings.warn(f"math: worker subprocess unavailable ({exc}); parsing in-process", RuntimeWarning)
+                    warnings.warn(f"math: worker subprocess unavailable ({exc}); parsing in-process", RuntimeWarning,
+                                  stacklevel=2)
         deadline = time.monotonic() + limits.GROUP_PARSE_S
         here: list[dict | None] = []
         for i, a in enumerate(answers):

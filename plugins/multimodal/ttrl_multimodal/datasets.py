@@ -21,7 +21,6 @@ from typing import Any
 
 from ttrl_kit import ConfigError, InputError
 from ttrl_kit.core.io import iter_jsonl
-
 from ttrl_multimodal.prompts import IMAGE_FIELDS, QUESTION_FIELDS
 
 

@@ -26,12 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ttrl_kit import TTRLError, get_registry
 from ttrl_kit.core.io import load_mapping, parse_options
-
 from ttrl_multimodal.prompts import split_images
 
 

@@ -14,10 +14,10 @@ markers the images come first, then the text (how Qwen's own examples put them).
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ttrl_kit import InputError
-
 from ttrl_multimodal.images import fit_image, open_image
 
 #: Instructions appended to the question, by prompt style.

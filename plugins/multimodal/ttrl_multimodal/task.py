@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
 
 from ttrl_kit import AnswerClasses, ConfigError, get_registry, group_by_key
-
 from ttrl_multimodal.extract import answer_kind, extract_span, normalise_phrase, number_key
 from ttrl_multimodal.images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, check_pixel_budget
 from ttrl_multimodal.prompts import (

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ttrl_kit import ConfigError
-
 from ttrl_multimodal.images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from ttrl_multimodal.prompts import QWEN2_VL_CHAT_TEMPLATE
 
@@ -54,12 +54,12 @@ def processor_class(family: str) -> type:
     if family not in _SHIMS:
         base = _classes(family)[2]
 
-        def check_argument_for_proper_class(self, argument_name, argument):  # noqa: ANN001
+        def check_argument_for_proper_class(self, argument_name, argument):
             if argument is None:
                 return None
             return base.check_argument_for_proper_class(self, argument_name, argument)
 
-        def save_pretrained(self, save_directory, **kwargs):  # noqa: ANN001
+        def save_pretrained(self, save_directory, **kwargs):
             # The stock save walks every sub-processor and fails on the missing video one;
             # Trainer checkpoints call this, so it must work.
             save_processor(self, save_directory)

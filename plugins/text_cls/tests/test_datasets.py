@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import types
+from typing import ClassVar
 
 import pytest
 
@@ -102,11 +103,11 @@ def test_csv_errors_name_line_and_field(tmp_path):
 
 
 class _FakeLabel:
-    names = ["neg", "pos"]
+    names: ClassVar[list[str]] = ["neg", "pos"]
 
 
 class _FakeSplit(list):
-    features = {"label": _FakeLabel()}
+    features: ClassVar[dict[str, _FakeLabel]] = {"label": _FakeLabel()}
 
 
 def test_hub_loader_maps_class_labels_without_network(monkeypatch):

@@ -27,7 +27,6 @@ def test_report_on_a_run_directory(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").write_text("task:\n  name: text_cls\n  options: {labels: [pos, neg]}\n", encoding="utf-8")
-    lines = []
     for phase, ans in (("before", ["pos", "neg", "pos", None]), ("after", ["pos"] * 4)):
         rows = [
             {"split": "test", "id": "a", "gold": "pos", "answers": ans, "majority": "pos"},

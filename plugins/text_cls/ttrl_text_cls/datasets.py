@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from ttrl_kit import ConfigError, InputError
 from ttrl_kit.core.io import iter_jsonl

@@ -37,6 +37,7 @@ import bisect
 import re
 import string
 from dataclasses import dataclass
+
 from ttrl_text_cls.options import TextClsOptions
 
 # "neither X nor Y" denies both: such a negation never implies the other label.

@@ -26,8 +26,9 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ttrl_kit import GroupResult
 

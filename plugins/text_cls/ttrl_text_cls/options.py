@@ -9,8 +9,9 @@ in the middle of a training run.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ttrl_kit import ConfigError
 

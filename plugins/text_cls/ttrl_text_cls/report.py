@@ -17,13 +17,13 @@ import argparse
 import json
 import sys
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ttrl_kit import TTRLError
 from ttrl_kit.core.io import iter_jsonl, load_mapping
-
-from ttrl_text_cls.metrics import ClassificationReport, classification_report, label_distribution
+from ttrl_text_cls.metrics import classification_report, label_distribution
 
 
 def question_metrics(records: Iterable[Mapping[str, Any]], labels: Sequence[str]) -> dict[str, Any]:

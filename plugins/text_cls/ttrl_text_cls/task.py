@@ -8,10 +8,10 @@ label (or ``None`` = abstain), so ``majority``/``soft``/``entropy`` with their
 from __future__ import annotations
 
 import string
-from typing import Any, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 from ttrl_kit import GroupResult, InputError, KeyedTask
-
 from ttrl_text_cls.extract import Extractor
 from ttrl_text_cls.options import TextClsOptions, parse_options
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 
@@ -246,7 +247,7 @@ def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
     for name, value in data.items():
         hint = hints[name]
         key = prefix + name
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             kwargs[name] = _build(hint, value, where, key + ".")
             continue
         ok, value = _type_ok(value, hint)
@@ -315,7 +316,7 @@ def validate_static(cfg: RunConfig) -> None:
         raise _err(cfg, "train.learning_rate", f"expected > 0, got {tr.learning_rate}")
     if tr.beta < 0:
         raise _err(cfg, "train.beta", f"expected >= 0, got {tr.beta}")
-    if isinstance(tr.threads, str) and tr.threads != "auto" or isinstance(tr.threads, int) and tr.threads < 1:
+    if (isinstance(tr.threads, str) and tr.threads != "auto") or (isinstance(tr.threads, int) and tr.threads < 1):
         raise _err(cfg, "train.threads", f"expected 'auto' or an integer >= 1, got {tr.threads!r}")
     if tr.max_minutes is not None and tr.max_minutes <= 0:
         raise _err(cfg, "train.max_minutes", f"expected > 0, got {tr.max_minutes}")
@@ -335,7 +336,7 @@ def validate_static(cfg: RunConfig) -> None:
         raise _err(cfg, "eval.max_questions", f"expected >= 1 or null, got {cfg.eval.max_questions}")
     if cfg.output.dir is not None and not cfg.output.dir.strip():
         raise _err(cfg, "output.dir", "expected a directory path or null, got ''")
-    if not (0.0 < g.temperature):
+    if not (g.temperature > 0.0):
         raise _err(cfg, "generation.temperature", f"expected > 0, got {g.temperature}")
     if not (0.0 < g.top_p <= 1.0):
         raise _err(cfg, "generation.top_p", f"expected in (0, 1], got {g.top_p}")

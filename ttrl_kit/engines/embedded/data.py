@@ -7,8 +7,9 @@ and its gold label (reporting only; the reward function never reads it for rewar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError, TTRLError
 from ttrl_kit.core.plugins import get_registry

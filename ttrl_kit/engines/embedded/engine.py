@@ -58,6 +58,7 @@ def check_engine_signals(cfg: RunConfig, scorer: Any) -> None:
     sampled tokens' log-probs to the trainer, which we do not capture."""
     from ttrl_kit.engines.embedded.signals import SUPPLIED
 
+    supplied: tuple[str, ...]
     if cfg.generation.use_vllm:
         engine, supplied = "embedded (generation.use_vllm)", ()
     else:
@@ -246,7 +247,7 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         rd.truncate_metrics(0)
         log("no complete checkpoint yet: training starts from step 0")
 
-    trainer, reward, budget = build_trainer(cfg, loaded, to_trl_dataset(p.train_rows), p.scorer, rd.checkpoints,
+    trainer, _reward, budget = build_trainer(cfg, loaded, to_trl_dataset(p.train_rows), p.scorer, rd.checkpoints,
                                             rd.metrics, spent_s=spent_s)
     t_train = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
@@ -352,7 +353,7 @@ def summary_markdown(s: dict[str, Any], cfg: RunConfig, plots: list[Path], rd: R
         if split not in s:
             continue
         e = s[split]
-        lines += [f"## {split} questions", "", f"| metric | before | after |", "|---|---|---|"]
+        lines += [f"## {split} questions", "", "| metric | before | after |", "|---|---|---|"]
         for key in ("pass@1 (avg@k)", f"maj@{k}", f"pass@{k}", "mean_length"):
             b = (e.get("before") or {}).get(key)
             a = (e.get("after") or {}).get(key)
@@ -374,9 +375,9 @@ def summary_markdown(s: dict[str, Any], cfg: RunConfig, plots: list[Path], rd: R
 
 def evaluate_only(cfg: RunConfig, model_name: str | None = None, out: str | Path | None = None, log=print) -> dict[str, Any]:
     """``ttrl-kit eval``: before-style numbers for a model without training."""
-    from ttrl_kit.engines.embedded import models
-
     import torch
+
+    from ttrl_kit.engines.embedded import models
 
     p = prepare_run(cfg)
     for w in p.warnings:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ttrl_kit.core import metrics
 from ttrl_kit.core.scoring import GroupScorer
-from ttrl_kit.engines.embedded.data import PreparedRow
 from ttrl_kit.engines.embedded import vision
+from ttrl_kit.engines.embedded.data import PreparedRow
 
 
 @dataclass

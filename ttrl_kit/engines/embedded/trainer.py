@@ -25,8 +25,9 @@ import json
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.plugins import get_registry
@@ -113,7 +114,7 @@ class TTRLGRPOTrainer(LeanGRPOTrainer):
     generate_s: float = 0.0
     signal_capture: Any = None  # a SignalCapture when the estimator needs per-token signals
 
-    def _generate(self, prompts: list):  # noqa: D401 - TRL internal hook
+    def _generate(self, prompts: list):
         t0 = time.perf_counter()
         try:
             if self.signal_capture is None:
@@ -128,7 +129,7 @@ class TTRLGRPOTrainer(LeanGRPOTrainer):
 class MetricsCallback(TrainerCallback):
     """One JSON line per optimizer step: TTRL stats, TRL's loss/KL/entropy, time split."""
 
-    TRL_KEYS = {
+    TRL_KEYS: ClassVar[dict[str, str]] = {
         "loss": "loss",
         "grad_norm": "grad_norm",
         "learning_rate": "learning_rate",
@@ -290,7 +291,7 @@ def make_extra_votes(trainer_ref: dict[str, Any], tokenizer: Any, cfg: RunConfig
     with a signal ``capture`` their signals are recorded in ``capture.extra`` by prompt id."""
     g = cfg.generation
 
-    def extra_votes(prompts_by_id: "OrderedDict[str, Any]", n: int) -> Mapping[str, Sequence[str]]:
+    def extra_votes(prompts_by_id: OrderedDict[Hashable, Any], n: int) -> Mapping[Hashable, Sequence[str]]:
         trainer = trainer_ref["trainer"]
         model = trainer.accelerator.unwrap_model(trainer.model)
         ids = list(prompts_by_id)
@@ -450,7 +451,8 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
     trainer.fast_generation = cfg.generation.fast
     trainer.generation_dtype = cfg.model.dtype
     trainer.static_cache = cfg.generation.static_cache
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback as HFProgress
+    from transformers.trainer_callback import PrinterCallback
+    from transformers.trainer_callback import ProgressCallback as HFProgress
 
     # Our own bar and metrics.jsonl replace HF's per-step dict printing.
     trainer.remove_callback(PrinterCallback)

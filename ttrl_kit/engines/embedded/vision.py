@@ -27,8 +27,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 
@@ -66,10 +67,10 @@ def _no_video_class(base: type[Any]) -> type:
     """``base`` accepting ``video_processor=None`` and saving without it (Trainer checkpoints
     call ``save_pretrained``; the stock one fails on the missing video processor)."""
 
-    def check_argument_for_proper_class(self, name, arg):  # noqa: ANN001
+    def check_argument_for_proper_class(self, name, arg):
         return None if arg is None else base.check_argument_for_proper_class(self, name, arg)
 
-    def save_pretrained(self, save_directory, **kwargs):  # noqa: ANN001
+    def save_pretrained(self, save_directory, **kwargs):
         out = Path(save_directory)
         out.mkdir(parents=True, exist_ok=True)
         self.tokenizer.save_pretrained(out)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 
@@ -49,7 +50,7 @@ class TTRLConfig:
                           sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str, where: str = ENV_VAR) -> "TTRLConfig":
+    def from_json(cls, text: str, where: str = ENV_VAR) -> TTRLConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -68,7 +69,7 @@ class TTRLConfig:
         return cls(**data)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "TTRLConfig":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TTRLConfig:
         env = os.environ if environ is None else environ
         text = env.get(ENV_VAR)
         if not text:

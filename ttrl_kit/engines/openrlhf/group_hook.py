@@ -11,8 +11,9 @@ the trainer code around it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.records import GroupResult, Signals

@@ -20,9 +20,10 @@ import os
 import runpy
 import shlex
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.io import parse_options
@@ -238,7 +239,7 @@ def runtime_env_for(config: TTRLConfig, environ: dict[str, str]) -> dict[str, An
 
 def run(plan: LaunchPlan) -> int:
     """Initialise Ray with the hook, then hand over to OpenRLHF's own entry point."""
-    import ray  # noqa: PLC0415 - only on the training path
+    import ray
 
     from ttrl_kit.engines.openrlhf import worker_setup
 

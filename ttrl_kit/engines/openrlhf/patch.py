@@ -33,8 +33,9 @@ import logging
 import math
 import os
 import textwrap
+from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.engines.openrlhf.config import TTRLConfig

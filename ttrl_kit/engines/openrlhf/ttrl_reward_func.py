@@ -58,7 +58,7 @@ def gold_reward(query: str, prompt: str, label: Any) -> float:
 
 
 def reward_func(queries: list[str], prompts: list[str], labels: list[str], **kwargs: Any) -> dict:
-    rewards = [gold_reward(q, p, l) for q, p, l in zip(queries, prompts, labels)]
+    rewards = [gold_reward(q, p, gold) for q, p, gold in zip(queries, prompts, labels)]
     if len(rewards) == 1:  # OpenRLHF 0.11 always sends one sample; a float gives rewards of shape (1,)
         return {"rewards": rewards[0], "scores": rewards[0], "extra_logs": {}}
     import torch

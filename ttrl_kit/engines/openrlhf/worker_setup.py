@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from ttrl_kit.engines.openrlhf.patch import TARGET_MODULE, TRAINER_MODULE, install, install_eval_at_start
 
@@ -25,7 +25,7 @@ SETUP_HOOK = "ttrl_kit.engines.openrlhf.worker_setup.setup"
 
 
 #: module name -> the function that patches it right after its body ran
-PATCHES = {TARGET_MODULE: install, TRAINER_MODULE: install_eval_at_start}
+PATCHES: dict[str, Callable[[Any], object]] = {TARGET_MODULE: install, TRAINER_MODULE: install_eval_at_start}
 
 
 class _PatchingLoader(importlib.abc.Loader):

@@ -9,8 +9,9 @@ response's last valid token, the place verl's own reward managers use
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Mapping, Sequence
+from typing import Any
 
 import torch
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError, TTRLError
 from ttrl_kit.engines.verl.settings import build_scorer, n_votes_for, settings_from_config

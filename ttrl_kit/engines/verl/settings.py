@@ -9,7 +9,8 @@ Nothing here imports verl.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.scoring import GroupScorer
