@@ -15,9 +15,8 @@ from typing import Any, cast
 from ttrl_kit.core import metrics
 from ttrl_kit.core.errors import PluginError
 from ttrl_kit.core.estimators import Estimator
-from ttrl_kit.core.records import Estimate
 from ttrl_kit.core.plugins import PluginRegistry, get_registry
-from ttrl_kit.core.records import GroupResult, Signals
+from ttrl_kit.core.records import Estimate, GroupResult, Signals
 from ttrl_kit.core.signals import check_supplied, estimator_needs, validate_group
 from ttrl_kit.core.task import Task
 

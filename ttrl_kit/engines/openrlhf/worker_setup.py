@@ -17,7 +17,8 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ttrl_kit.engines.openrlhf.patch import TARGET_MODULE, TRAINER_MODULE, install, install_eval_at_start
 
