@@ -192,8 +192,9 @@ class TTRLReward:
 
     # ---------------------------------------------------------------- pickling
     def _build_scorer(self) -> GroupScorer:
-        return GroupScorer.from_names(self.task or "", self.estimator, task_options=self.task_options,
-                                      estimator_options=self.estimator_options)
+        return GroupScorer.from_names(
+            self.task or "", self.estimator, task_options=self.task_options, estimator_options=self.estimator_options
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -217,8 +218,9 @@ class TTRLReward:
             return [str(x) for x in kw[self.id_column]]
         return [_prompt_key(p) for p in prompts]
 
-    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Any = None,
-                 **kw: Any) -> list[float]:
+    def __call__(
+        self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Any = None, **kw: Any
+    ) -> list[float]:
         keys = self._keys(prompts, kw)
         texts = [completion_text(c) for c in completions]
         golds_col = kw.get(self.gold_column) if self.gold_column else None
@@ -294,8 +296,11 @@ class TTRLReward:
             if want is None:
                 want = len(idx)
             if len(idx) != want:
-                hint = (f"add an {self.id_column!r} column with one value per prompt" if self.id_column
-                        else "group rows by an id column")
+                hint = (
+                    f"add an {self.id_column!r} column with one value per prompt"
+                    if self.id_column
+                    else "group rows by an id column"
+                )
                 raise GroupSplitError(
                     f"prompt {str(gid)[:80]!r}: {len(idx)} samples in this step, expected {want} (one whole group); "
                     f"a group was split or two prompts share a key ({hint})"
@@ -320,5 +325,13 @@ def ttrl_reward(
     """A TTRL reward function for ``GRPOTrainer(reward_funcs=[...])``: any task and estimator of
     the registry by name.  ``gold_column`` (optional) names a dataset column of gold answers,
     read only for the logged ``ttrl/label_accuracy`` and ``ttrl/reward_accuracy``."""
-    return TTRLReward(task, estimator, task_options=task_options, estimator_options=estimator_options,
-                      id_column=id_column, gold_column=gold_column, num_generations=num_generations, name=name)
+    return TTRLReward(
+        task,
+        estimator,
+        task_options=task_options,
+        estimator_options=estimator_options,
+        id_column=id_column,
+        gold_column=gold_column,
+        num_generations=num_generations,
+        name=name,
+    )

@@ -202,8 +202,18 @@ def _model(ctx: _Ctx, item: Any, fld: str) -> ModelSpec:
 
 def _task(ctx: _Ctx, item: Any, fld: str, base: SamplingSpec, root: Path) -> TaskSpec:
     d = ctx.mapping(item, fld)
-    known = {"id", "task", "task_options", "task_config", "dataset", "source", "dataset_options", "id_field",
-             "limit", "sampling"}
+    known = {
+        "id",
+        "task",
+        "task_options",
+        "task_config",
+        "dataset",
+        "source",
+        "dataset_options",
+        "id_field",
+        "limit",
+        "sampling",
+    }
     ctx.keys(d, known, fld)
     task = ctx.string(d, "task", f"{fld}.task")
     options: dict[str, Any] = {}
@@ -325,8 +335,11 @@ def from_mapping(data: Mapping[str, Any], where: str = "<config>", *, root: Path
     tr = ctx.mapping(d.get("train"), "train")
     ctx.keys(tr, {"tasks", "estimators", "models", "engine"}, "train")
     est_ids = [e.id for e in estimators]
-    train_estimators = (_id_list(ctx, tr["estimators"], "train.estimators", est_ids)
-                        if tr.get("estimators") is not None else (est_ids[0],))
+    train_estimators = (
+        _id_list(ctx, tr["estimators"], "train.estimators", est_ids)
+        if tr.get("estimators") is not None
+        else (est_ids[0],)
+    )
     train = TrainSpec(
         tasks=_id_list(ctx, tr.get("tasks"), "train.tasks", [t.id for t in tasks]),
         estimators=train_estimators,

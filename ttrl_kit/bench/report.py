@@ -101,11 +101,44 @@ def markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> st
             "est_us = median Estimator.estimate time per group.",
             "",
         ]
-        heads = ["model", "task", "estimator", "status", "groups", "k", "label_acc", "reward_acc", "corr", "auroc",
-                 "maj_ratio", "low_cons", "abstain", "avg@k", "maj@k", "pass@k", "est_us"]
-        keys = ["model", "task", "estimator", "status", "groups", "n_votes", "label_accuracy", "reward_accuracy",
-                "reward_corr", "reward_auroc", "majority_ratio", "low_consensus_rate", "abstain_ratio", "avg_at_k", "maj_at_k", "pass_at_k",
-                "estimate_us_per_group"]
+        heads = [
+            "model",
+            "task",
+            "estimator",
+            "status",
+            "groups",
+            "k",
+            "label_acc",
+            "reward_acc",
+            "corr",
+            "auroc",
+            "maj_ratio",
+            "low_cons",
+            "abstain",
+            "avg@k",
+            "maj@k",
+            "pass@k",
+            "est_us",
+        ]
+        keys = [
+            "model",
+            "task",
+            "estimator",
+            "status",
+            "groups",
+            "n_votes",
+            "label_accuracy",
+            "reward_accuracy",
+            "reward_corr",
+            "reward_auroc",
+            "majority_ratio",
+            "low_consensus_rate",
+            "abstain_ratio",
+            "avg_at_k",
+            "maj_at_k",
+            "pass_at_k",
+            "estimate_us_per_group",
+        ]
         body = []
         not_ok: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
         for r in est:
@@ -116,7 +149,9 @@ def markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> st
         lines += _table(heads, body)
         for (m, t), rs in not_ok.items():
             lines.append("")
-            lines.append(f"- **{m} / {t}**: {rs[0].get('status')} for {len(rs)} estimator(s): {rs[0].get('reason', '')}")
+            lines.append(
+                f"- **{m} / {t}**: {rs[0].get('status')} for {len(rs)} estimator(s): {rs[0].get('reason', '')}"
+            )
     seen: set[tuple[str, str]] = set()
     roll = []
     for r in est:
@@ -132,23 +167,81 @@ def markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> st
             per_group_ms = 1000 * gen / groups if isinstance(gen, (int, float)) and groups else None
             est_us = r.get("estimate_us_per_group")
             share = (est_us / 1000) / per_group_ms if est_us is not None and per_group_ms else None
-            body.append([r["model"], r["task"], r.get("dataset", ""), _fmt(groups), _fmt(r.get("n_votes")),
-                         _fmt(r.get("max_new_tokens")), _fmt(gen, 1), _fmt(toks), _fmt(tps, 1),
-                         f"{share * 100:.2g}" if share is not None else "-"])
-        lines += _table(["model", "task", "dataset", "groups", "n", "max tokens", "generate s", "new tokens",
-                         "tokens/s", f"{roll[0]['estimator']} estimate time, % of sampling"], body)
+            body.append(
+                [
+                    r["model"],
+                    r["task"],
+                    r.get("dataset", ""),
+                    _fmt(groups),
+                    _fmt(r.get("n_votes")),
+                    _fmt(r.get("max_new_tokens")),
+                    _fmt(gen, 1),
+                    _fmt(toks),
+                    _fmt(tps, 1),
+                    f"{share * 100:.2g}" if share is not None else "-",
+                ]
+            )
+        lines += _table(
+            [
+                "model",
+                "task",
+                "dataset",
+                "groups",
+                "n",
+                "max tokens",
+                "generate s",
+                "new tokens",
+                "tokens/s",
+                f"{roll[0]['estimator']} estimate time, % of sampling",
+            ],
+            body,
+        )
     tr = [r for r in rows if r.get("mode") == "train"]
     if tr:
-        lines += ["", "## Train (short TTRL runs, before -> after on the same questions)", "",
-                  "`before` is the base model, measured once per model x task (`baseline/<model>/<task>/`) "
-                  "and shared by every estimator's run.", ""]
-        heads = ["model", "task", "estimator", "status", "steps", "train_s", "avg@k before", "avg@k after",
-                 "maj@k before", "maj@k after", "pass@k before", "pass@k after", "k", "run"]
+        lines += [
+            "",
+            "## Train (short TTRL runs, before -> after on the same questions)",
+            "",
+            "`before` is the base model, measured once per model x task (`baseline/<model>/<task>/`) "
+            "and shared by every estimator's run.",
+            "",
+        ]
+        heads = [
+            "model",
+            "task",
+            "estimator",
+            "status",
+            "steps",
+            "train_s",
+            "avg@k before",
+            "avg@k after",
+            "maj@k before",
+            "maj@k after",
+            "pass@k before",
+            "pass@k after",
+            "k",
+            "run",
+        ]
         body = []
         for r in tr:
-            cells = [_fmt(r.get(k)) for k in ("model", "task", "estimator", "status", "steps", "train_s",
-                                                "before_avg_at_k", "after_avg_at_k", "before_maj_at_k",
-                                                "after_maj_at_k", "before_pass_at_k", "after_pass_at_k", "k")]
+            cells = [
+                _fmt(r.get(k))
+                for k in (
+                    "model",
+                    "task",
+                    "estimator",
+                    "status",
+                    "steps",
+                    "train_s",
+                    "before_avg_at_k",
+                    "after_avg_at_k",
+                    "before_maj_at_k",
+                    "after_maj_at_k",
+                    "before_pass_at_k",
+                    "after_pass_at_k",
+                    "k",
+                )
+            ]
             cells.append(str(r.get("run_dir", "")))
             if r.get("status") != "ok":
                 cells[3] = f"{r.get('status')}: {r.get('reason', '')}"[:80]
@@ -160,8 +253,11 @@ def markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any]) -> st
 # -- plots -----------------------------------------------------------------------------------
 
 
-def write_plots(out_dir: Path, rows: Sequence[Mapping[str, Any]],
-                group_points: Mapping[tuple[str, str, str], Sequence[tuple[float, float]]]) -> list[Path]:
+def write_plots(
+    out_dir: Path,
+    rows: Sequence[Mapping[str, Any]],
+    group_points: Mapping[tuple[str, str, str], Sequence[tuple[float, float]]],
+) -> list[Path]:
     """PNG plots; returns the files written (none when there is nothing to plot)."""
     import matplotlib
 
@@ -191,13 +287,26 @@ def write_plots(out_dir: Path, rows: Sequence[Mapping[str, Any]],
             for mi, m in enumerate(models):
                 pts = group_points.get((m, t, ests[0]), [])
                 if pts:
-                    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=10, alpha=0.25, color="grey",
-                               marker=markers[mi % len(markers)], label=f"groups ({m}, {ests[0]})" if ti == 0 else None)
+                    ax.scatter(
+                        [p[0] for p in pts],
+                        [p[1] for p in pts],
+                        s=10,
+                        alpha=0.25,
+                        color="grey",
+                        marker=markers[mi % len(markers)],
+                        label=f"groups ({m}, {ests[0]})" if ti == 0 else None,
+                    )
                 for r in labelled:
                     if r["model"] == m and r["task"] == t and r.get("majority_ratio") is not None:
-                        ax.scatter([r["majority_ratio"]], [r["reward_accuracy"]], s=70, color=colors[r["estimator"]],
-                                   marker=markers[mi % len(markers)], edgecolor="black",
-                                   label=f"{r['estimator']}" + (f" ({m})" if len(models) > 1 else "") if ti == 0 else None)
+                        ax.scatter(
+                            [r["majority_ratio"]],
+                            [r["reward_accuracy"]],
+                            s=70,
+                            color=colors[r["estimator"]],
+                            marker=markers[mi % len(markers)],
+                            edgecolor="black",
+                            label=f"{r['estimator']}" + (f" ({m})" if len(models) > 1 else "") if ti == 0 else None,
+                        )
             ax.set_title(t)
             ax.set_xlabel("majority ratio")
             ax.set_xlim(0, 1.02)
@@ -221,12 +330,17 @@ def write_plots(out_dir: Path, rows: Sequence[Mapping[str, Any]],
         panels = [(m, t) for m in models for t in tasks]
         ncols = min(3, len(panels))
         nrows = (len(panels) + ncols - 1) // ncols
-        fig, axes = plt.subplots(nrows, ncols, figsize=(max(4.5, 0.6 * len(ests) + 2) * ncols, 3.8 * nrows),
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(max(4.5, 0.6 * len(ests) + 2) * ncols, 3.8 * nrows), squeeze=False
+        )
         for extra in range(len(panels), nrows * ncols):
             axes[extra // ncols][extra % ncols].axis("off")
-        series = [("label_accuracy", "label accuracy", "tab:blue"), ("reward_accuracy", "reward accuracy", "tab:orange"),
-                  ("reward_corr", "reward-correctness corr.", "tab:green"), ("reward_auroc", "reward AUROC", "tab:purple")]
+        series = [
+            ("label_accuracy", "label accuracy", "tab:blue"),
+            ("reward_accuracy", "reward accuracy", "tab:orange"),
+            ("reward_corr", "reward-correctness corr.", "tab:green"),
+            ("reward_auroc", "reward AUROC", "tab:purple"),
+        ]
         width = 0.2
         low = 0.0
         for pi, (m, t) in enumerate(panels):
@@ -236,8 +350,13 @@ def write_plots(out_dir: Path, rows: Sequence[Mapping[str, Any]],
             for si, (key, lab, col) in enumerate(series):
                 vals = [cell.get(e, {}).get(key) for e in ests]
                 low = min([low] + [v for v in vals if v is not None])
-                ax.bar([x + (si - 1.5) * width for x in xs], [v if v is not None else 0.0 for v in vals], width,
-                       label=lab, color=col)
+                ax.bar(
+                    [x + (si - 1.5) * width for x in xs],
+                    [v if v is not None else 0.0 for v in vals],
+                    width,
+                    label=lab,
+                    color=col,
+                )
             ax.axhline(0.0, color="black", linewidth=0.6)
             ax.set_xticks(list(xs))
             ax.set_xticklabels(ests, rotation=45, ha="right", fontsize=7)
@@ -254,12 +373,21 @@ def write_plots(out_dir: Path, rows: Sequence[Mapping[str, Any]],
     if tr:
         fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(tr) + 2), 4))
         labels = [f"{r['model']}\n{r['task']}\n{r['estimator']}" for r in tr]
-        series = [("before_avg_at_k", "avg@k before", "#9ecae1"), ("after_avg_at_k", "avg@k after", "#08519c"),
-                  ("before_maj_at_k", "maj@k before", "#fdae6b"), ("after_maj_at_k", "maj@k after", "#a63603")]
+        series = [
+            ("before_avg_at_k", "avg@k before", "#9ecae1"),
+            ("after_avg_at_k", "avg@k after", "#08519c"),
+            ("before_maj_at_k", "maj@k before", "#fdae6b"),
+            ("after_maj_at_k", "maj@k after", "#a63603"),
+        ]
         width = 0.2
         for si, (key, lab, col) in enumerate(series):
-            ax.bar([i + (si - 1.5) * width for i in range(len(tr))], [r.get(key) or 0 for r in tr], width,
-                   label=lab, color=col)
+            ax.bar(
+                [i + (si - 1.5) * width for i in range(len(tr))],
+                [r.get(key) or 0 for r in tr],
+                width,
+                label=lab,
+                color=col,
+            )
         ax.set_xticks(range(len(tr)))
         ax.set_xticklabels(labels, fontsize=7)
         ax.set_ylim(0, 1.05)

@@ -159,8 +159,13 @@ def _read_groups(path: Path) -> dict[str, Group]:
                 break
             try:
                 obj = json.loads(raw)
-                g = Group(id=str(obj["id"]), gold=obj.get("gold"), responses=list(obj["responses"]),
-                          prompt=obj.get("prompt", ""), signals=dict(obj.get("signals") or {}))
+                g = Group(
+                    id=str(obj["id"]),
+                    gold=obj.get("gold"),
+                    responses=list(obj["responses"]),
+                    prompt=obj.get("prompt", ""),
+                    signals=dict(obj.get("signals") or {}),
+                )
             except (ValueError, KeyError, TypeError):
                 break
             groups[g.id] = g
@@ -228,7 +233,7 @@ def ensure_rollouts(
     done = _read_groups(data_path)
     ids = [p[0] for p in prompts]
     per = task.sampling.prompts_per_batch
-    chunks = [prompts[i:i + per] for i in range(0, len(prompts), per)]
+    chunks = [prompts[i : i + per] for i in range(0, len(prompts), per)]
     todo = [c for c in chunks if any(p[0] not in done for p in c)]
     if progress is not None:
         progress.reset(total=len(prompts))
@@ -239,8 +244,9 @@ def ensure_rollouts(
     sampler = get_sampler() if todo else None
     if sampler is not None and signals:
         if not callable(getattr(sampler, "record_signals", None)):
-            raise ConfigError(f"{cfg.source}: the grid's estimators need signals {list(signals)}, "
-                              f"which this sampler does not supply")
+            raise ConfigError(
+                f"{cfg.source}: the grid's estimators need signals {list(signals)}, which this sampler does not supply"
+            )
         sampler.record_signals(signals)  # type: ignore[attr-defined]
     for chunk in todo:
         chunk_ids = [p[0] for p in chunk]
@@ -249,26 +255,51 @@ def ensure_rollouts(
             responses = sampler([p[1] for p in chunk], task.sampling, chunk_seed(cfg.seed, chunk_ids))  # type: ignore[misc]
         except UnsupportedPrompt as exc:
             data_path.unlink(missing_ok=True)
-            meta: dict[str, Any] = {"key": key, "status": "skipped", "reason": str(exc), "model": model.name, "task": task.id}
+            meta: dict[str, Any] = {
+                "key": key,
+                "status": "skipped",
+                "reason": str(exc),
+                "model": model.name,
+                "task": task.id,
+            }
             _write_json(meta_path, meta)
             return RolloutSet(model.id, task.id, key, "skipped", reason=str(exc), meta=meta)
         gen_seconds += time.perf_counter() - t0
         new_tokens += int(getattr(getattr(sampler, "stats", None), "new_tokens", 0) or 0)
         if len(responses) != len(chunk) or any(len(r) != task.sampling.n for r in responses):
-            raise RuntimeError(f"sampler returned {[len(r) for r in responses]} responses for {len(chunk)} prompts x n={task.sampling.n}")
+            raise RuntimeError(
+                f"sampler returned {[len(r) for r in responses]} responses for {len(chunk)} prompts x n={task.sampling.n}"
+            )
         chunk_signals = sampler.last_signals if signals else [None] * len(chunk)  # type: ignore[union-attr]
         lines = "".join(
-            json.dumps({"id": pid, "gold": gold, "prompt": _prompt_text(msgs), "responses": [str(x) for x in resp],
-                        **({"signals": sig} if sig else {})},
-                       ensure_ascii=False) + "\n"
+            json.dumps(
+                {
+                    "id": pid,
+                    "gold": gold,
+                    "prompt": _prompt_text(msgs),
+                    "responses": [str(x) for x in resp],
+                    **({"signals": sig} if sig else {}),
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
             for (pid, msgs, gold), resp, sig in zip(chunk, responses, chunk_signals)
         )
         with data_path.open("a", encoding="utf-8") as fh:
             fh.write(lines)
             fh.flush()
             os.fsync(fh.fileno())
-        _write_json(meta_path, {"key": key, "status": "running", "model": model.name, "task": task.id,
-                                "generate_s": gen_seconds, "new_tokens": new_tokens})
+        _write_json(
+            meta_path,
+            {
+                "key": key,
+                "status": "running",
+                "model": model.name,
+                "task": task.id,
+                "generate_s": gen_seconds,
+                "new_tokens": new_tokens,
+            },
+        )
         if progress is not None:
             progress.update(len(chunk))
     groups = _read_groups(data_path)
@@ -289,5 +320,6 @@ def ensure_rollouts(
         "sampler": getattr(sampler, "source", None) if sampler is not None else old.get("sampler"),
     }
     _write_json(meta_path, meta)
-    return RolloutSet(model.id, task.id, key, "complete", [groups[i] for i in ids], meta=meta,
-                      sampled=sum(len(c) for c in todo))
+    return RolloutSet(
+        model.id, task.id, key, "complete", [groups[i] for i in ids], meta=meta, sampled=sum(len(c) for c in todo)
+    )

@@ -155,8 +155,10 @@ def run_bench(
             for task in cfg.tasks:
                 rkey = rollout_key(cfg, model, task, signals)
                 keys = {e.id: fingerprint(CELL_VERSION, rkey, asdict(e), versions) for e in cfg.estimators}
-                cells = {e.id: (None if rescore else _read_cell(_cell_path(out, model, task, e), keys[e.id]))
-                         for e in cfg.estimators}
+                cells = {
+                    e.id: (None if rescore else _read_cell(_cell_path(out, model, task, e), keys[e.id]))
+                    for e in cfg.estimators
+                }
                 rollouts: RolloutSet | None = None
                 if report_only:
                     result.missing += sum(1 for c in cells.values() if c is None)
@@ -180,8 +182,11 @@ def run_bench(
                             row.update(status="ok", **score.metrics)
                             row["generate_s"] = rollouts.meta.get("generate_s")
                             row["new_tokens"] = rollouts.meta.get("new_tokens")
-                            pts = [(g["majority_ratio"], g["reward_accuracy"]) for g in score.groups
-                                   if g.get("reward_accuracy") is not None]
+                            pts = [
+                                (g["majority_ratio"], g["reward_accuracy"])
+                                for g in score.groups
+                                if g.get("reward_accuracy") is not None
+                            ]
                             cell = {"key": keys[est.id], "row": row, "points": pts, "groups": score.groups}
                         _write_cell(_cell_path(out, model, task, est), cell)
                         result.computed += 1
@@ -199,8 +204,12 @@ def run_bench(
     if "train" in modes:
         from ttrl_kit.bench.train import cached_train_row, run_train_cell
 
-        combos = [(cfg.model(m), cfg.task(t), cfg.estimator(e))
-                  for m in cfg.train.models for t in cfg.train.tasks for e in cfg.train.estimators]
+        combos = [
+            (cfg.model(m), cfg.task(t), cfg.estimator(e))
+            for m in cfg.train.models
+            for t in cfg.train.tasks
+            for e in cfg.train.estimators
+        ]
         bar = tqdm(combos, desc="train cells", unit="run", disable=not progress)
         for model, task, est in bar:
             bar.set_postfix_str(f"{model.id}/{task.id}/{est.id}")

@@ -128,10 +128,8 @@ class HFSampler:
         if self.signals:
             rows = capture.for_lengths([x for per in lengths for x in per])
             for j in range(len(chats)):
-                group = rows[j * spec.n:(j + 1) * spec.n]
-                self.last_signals.append(
-                    {name: [_round(r[name]) for r in group] for name in self.signals}
-                )
+                group = rows[j * spec.n : (j + 1) * spec.n]
+                self.last_signals.append({name: [_round(r[name]) for r in group] for name in self.signals})
         self.stats = SampleStats(seconds=time.perf_counter() - t0, new_tokens=sum(sum(x) for x in lengths))
         return [list(t) for t in texts]
 
@@ -148,4 +146,6 @@ def load_sampler(spec: ModelSpec, *, seed: int = 0) -> Sampler:
     except ConfigError:
         raise
     except ImportError as exc:
-        raise ConfigError(f"model {spec.name!r}: the bench needs the train extra (pip install 'ttrl-kit[train]'): {exc}") from None
+        raise ConfigError(
+            f"model {spec.name!r}: the bench needs the train extra (pip install 'ttrl-kit[train]'): {exc}"
+        ) from None

@@ -66,8 +66,9 @@ def score_cell(rollouts: RolloutSet, task_name: str, task_options: Any, est: Est
     cost an engine pays per prompt group on top of answer extraction/grouping);
     ``score_ms_per_group`` times the whole ``GroupScorer.score`` call (extract, group,
     estimate and grading against gold), median over groups."""
-    scorer = GroupScorer(registry.task(task_name, **dict(task_options)), registry.estimator(est.name, **dict(est.options)),
-                         est.name)
+    scorer = GroupScorer(
+        registry.task(task_name, **dict(task_options)), registry.estimator(est.name, **dict(est.options)), est.name
+    )
     n_train_opt = est.options.get("n_train")
     rows: list[dict[str, Any]] = []
     est_times: list[float] = []
@@ -119,8 +120,9 @@ def score_cell(rollouts: RolloutSet, task_name: str, task_options: Any, est: Est
             avg_k.append(metrics.avg_at_k(correct))
             maj_k.append(metrics.maj_at_k(r.classes.class_of, class_correct))
             pass_k.append(metrics.pass_at_k(len(correct), sum(correct), len(correct)))
-            row.update(gold=r.gold, label_correct=bool(r.label_correct), reward_accuracy=r.reward_accuracy,
-                       avg_at_k=avg_k[-1])
+            row.update(
+                gold=r.gold, label_correct=bool(r.label_correct), reward_accuracy=r.reward_accuracy, avg_at_k=avg_k[-1]
+            )
         rows.append(row)
     # An estimator that never labels (self_certainty, neg_entropy) has no label accuracy, and
     # "in the winning class" (reward_accuracy) means nothing for it: shown as n/a, not 0.

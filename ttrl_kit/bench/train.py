@@ -41,7 +41,9 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def engine_config(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec, run_dir: Path) -> dict[str, Any]:
+def engine_config(
+    cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec, run_dir: Path
+) -> dict[str, Any]:
     """The ``ttrl-kit train`` config of one cell: the grid's names and sampling settings,
     then the bench's ``train.engine`` sections on top (those win)."""
     s = task.sampling
@@ -50,13 +52,21 @@ def engine_config(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: Estim
     n_votes = est.n_votes or s.n
     data: dict[str, Any] = {
         "model": {"name": model.name, "dtype": model.dtype},
-        "data": {"dataset": task.dataset, "source": task.source, "options": dict(task.dataset_options),
-                 "id_field": task.id_field},
+        "data": {
+            "dataset": task.dataset,
+            "source": task.source,
+            "options": dict(task.dataset_options),
+            "id_field": task.id_field,
+        },
         "task": {"name": task.task, "options": dict(task.task_options)},
         "estimator": {"name": est.name, "options": options},
         "ttrl": {"n_votes": n_votes, "n_train": n_train or n_votes},
-        "generation": {"temperature": s.temperature, "top_p": s.top_p, "top_k": s.top_k,
-                       "max_completion_length": s.max_new_tokens},
+        "generation": {
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "top_k": s.top_k,
+            "max_completion_length": s.max_new_tokens,
+        },
         "train": {"seed": cfg.seed},
         "eval": {"k": s.n, "batch_prompts": s.prompts_per_batch, "max_questions": task.limit},
     }
@@ -147,8 +157,9 @@ def _cell(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec
     return run_dir, cell_path, engine_cfg, fingerprint(TRAIN_VERSION, engine_cfg)
 
 
-def cached_train_row(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec,
-                     out_dir: Path) -> dict[str, Any] | None:
+def cached_train_row(
+    cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec, out_dir: Path
+) -> dict[str, Any] | None:
     """The finished row of a training cell, or ``None`` when it has not completed."""
     _, cell_path, _, key = _cell(cfg, model, task, est, out_dir)
     try:

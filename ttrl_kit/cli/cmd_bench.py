@@ -22,12 +22,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", help="bench config (YAML/JSON), e.g. configs/bench/cpu_smoke.yaml")
     p.add_argument("--output", metavar="DIR", help="output directory (overrides the config's output)")
-    p.add_argument("--mode", action="append", choices=("estimate", "train"),
-                   help="run only this mode (repeatable; default: the config's modes)")
-    p.add_argument("--rescore", action="store_true",
-                   help="re-score every estimate cell from the cached rollouts (e.g. after editing a plugin)")
-    p.add_argument("--report-only", action="store_true",
-                   help="compute nothing: rebuild the report from the cells finished so far")
+    p.add_argument(
+        "--mode",
+        action="append",
+        choices=("estimate", "train"),
+        help="run only this mode (repeatable; default: the config's modes)",
+    )
+    p.add_argument(
+        "--rescore",
+        action="store_true",
+        help="re-score every estimate cell from the cached rollouts (e.g. after editing a plugin)",
+    )
+    p.add_argument(
+        "--report-only", action="store_true", help="compute nothing: rebuild the report from the cells finished so far"
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -48,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
         log=lambda m: print(f"ttrl-kit bench: {m}", file=sys.stderr),
     )
     skipped = [r for r in res.rows if r.get("status") != "ok"]
-    print(f"bench {cfg.name}: {len(res.rows)} cells ({res.computed} computed, {res.cached} cached), "
-          f"{res.sampled_groups} prompt groups sampled, {res.seconds:.1f} s"
-          + (f"; {res.missing} cells not run yet (partial report)" if res.missing else ""))
+    print(
+        f"bench {cfg.name}: {len(res.rows)} cells ({res.computed} computed, {res.cached} cached), "
+        f"{res.sampled_groups} prompt groups sampled, {res.seconds:.1f} s"
+        + (f"; {res.missing} cells not run yet (partial report)" if res.missing else "")
+    )
     for r in skipped:
         print(f"  {r['mode']} {r['model']}/{r['task']}/{r['estimator']}: {r['status']}: {r.get('reason', '')}")
     for f in list(res.files.values()) + list(res.plots):

@@ -18,8 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="measure avg@k / maj@k / pass@k of a model (no training)",
         description="Either --config RUN_CONFIG (its model/data/task/eval sections), or --model/--task/--dataset.",
     )
-    p.add_argument("--config", help="a train config; its model, data, task, estimator, generation and eval sections are used")
-    p.add_argument("--model", help="model: smollm2-135m, tiny-random, a local HF directory or hub id (overrides config)")
+    p.add_argument(
+        "--config", help="a train config; its model, data, task, estimator, generation and eval sections are used"
+    )
+    p.add_argument(
+        "--model", help="model: smollm2-135m, tiny-random, a local HF directory or hub id (overrides config)"
+    )
     p.add_argument("--task", help="task name")
     p.add_argument("--task-option", action="append", default=[], metavar="K=V")
     p.add_argument("--dataset", help="registered dataset loader name (e.g. arithmetic)")
@@ -82,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_only(cfg, out=args.output, log=lambda m: print(f"ttrl-kit eval: {m}", file=sys.stderr))
     k = cfg.eval.k
     for split, r in result.items():
-        print(f"{split}: {r['n_questions']} questions, k={k}: pass@1 (avg@{k}) {r['avg_at_k']:.3f}  "
-              f"maj@{k} {r['maj_at_k']:.3f}  pass@{k} {r['pass_at_k']:.3f}  mean length {r['mean_length']:.1f} tokens  "
-              f"({r['seconds']:.0f} s)")
+        print(
+            f"{split}: {r['n_questions']} questions, k={k}: pass@1 (avg@{k}) {r['avg_at_k']:.3f}  "
+            f"maj@{k} {r['maj_at_k']:.3f}  pass@{k} {r['pass_at_k']:.3f}  mean length {r['mean_length']:.1f} tokens  "
+            f"({r['seconds']:.0f} s)"
+        )
     if args.output:
         print(json.dumps({"output": args.output}))
     return 0

@@ -19,7 +19,9 @@ def run(args: argparse.Namespace) -> int:
     reg = get_registry()
     plugins = reg.plugins()
     if args.json:
-        print(json.dumps({"plugins": [asdict(p) for p in plugins], "failed": [asdict(f) for f in reg.failures]}, indent=2))
+        print(
+            json.dumps({"plugins": [asdict(p) for p in plugins], "failed": [asdict(f) for f in reg.failures]}, indent=2)
+        )
         return 0
     print("Plugins:")
     for p in plugins:

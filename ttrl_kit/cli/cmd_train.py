@@ -27,8 +27,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("config", nargs="?", help="run config (YAML/JSON), e.g. configs/demo/ttrl_add1.yaml")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     p.add_argument("--output", metavar="RUN_DIR", help="run directory (overrides output.dir)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set train.max_steps=5 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set train.max_steps=5 (repeatable)",
+    )
     p.set_defaults(func=run)
 
 
@@ -96,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
         for when in ("before", "after"):
             d = e.get(when)
             if d:
-                print(f"  {split:7s} {when:6s}  pass@1 {d['pass@1 (avg@k)']:.3f}  maj@{k} {d[f'maj@{k}']:.3f}  "
-                      f"pass@{k} {d[f'pass@{k}']:.3f}")
+                print(
+                    f"  {split:7s} {when:6s}  pass@1 {d['pass@1 (avg@k)']:.3f}  maj@{k} {d[f'maj@{k}']:.3f}  "
+                    f"pass@{k} {d[f'pass@{k}']:.3f}"
+                )
     print(f"summary: {run_dir / 'summary.md'}")
     return 0

@@ -50,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         # Nothing in ttrl-kit exits from inside a command; this came from plugin or library
         # code that the narrower guards did not wrap.  Say so instead of exiting silently.
-        print(f"ttrl-kit {args.command}: error: unexpected SystemExit({exc.code!r}) inside the command "
-              "(raised by a plugin or library)", file=sys.stderr)
+        print(
+            f"ttrl-kit {args.command}: error: unexpected SystemExit({exc.code!r}) inside the command "
+            "(raised by a plugin or library)",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -75,8 +75,9 @@ class _SignalReward:
         validate_group(signals, n, self.needs, self.name)
         assert signals is not None
         raw = self.scores(signals)
-        usable = [s if s is not None and (c is not None or not opts.abstain) else None
-                  for s, c in zip(raw, classes.class_of)]
+        usable = [
+            s if s is not None and (c is not None or not opts.abstain) else None for s, c in zip(raw, classes.class_of)
+        ]
         present = [s for s in usable if s is not None]
         floor = min(present) if present else 0.0
         rewards = tuple(float(s) if s is not None else float(floor) if present else 0.0 for s in usable[:n_train])
@@ -292,8 +293,17 @@ class CertaintyVote(_VotingEstimator):
 
 
 SIGNAL_ESTIMATORS: dict[str, tuple[type, str]] = {
-    SelfCertainty.name: (SelfCertainty, "Intuitor: mean token self-certainty KL(U||p) of the response (needs self_certainty)"),
+    SelfCertainty.name: (
+        SelfCertainty,
+        "Intuitor: mean token self-certainty KL(U||p) of the response (needs self_certainty)",
+    ),
     NegEntropy.name: (NegEntropy, "RENT: minus the mean token entropy of the response (needs entropy)"),
-    ConfidenceVote.name: (ConfidenceVote, "DeepConf: confidence-weighted majority vote, optional top-fraction filter (needs logprob)"),
-    CertaintyVote.name: (CertaintyVote, "majority vote; certainty breaks ties and vetoes weak, uncertain majorities (needs self_certainty)"),
+    ConfidenceVote.name: (
+        ConfidenceVote,
+        "DeepConf: confidence-weighted majority vote, optional top-fraction filter (needs logprob)",
+    ),
+    CertaintyVote.name: (
+        CertaintyVote,
+        "majority vote; certainty breaks ties and vetoes weak, uncertain majorities (needs self_certainty)",
+    ),
 }

@@ -70,5 +70,3 @@ def register_datasets(register: Register) -> None:
     Rows are what :meth:`Task.build_prompt` and :meth:`Task.gold_label` read; each row
     should carry a stable ``id`` so engines can key groups by prompt id.
     """
-
-

@@ -14,7 +14,14 @@ from typing import Any
 
 from ttrl_kit.core.errors import ConfigError, InputError
 
-_TYPE_NAMES = {str: "a string", list: "a list", dict: "an object", int: "an integer", float: "a number", bool: "true/false"}
+_TYPE_NAMES = {
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+    int: "an integer",
+    float: "a number",
+    bool: "true/false",
+}
 
 
 def _describe(value: Any) -> str:
@@ -105,7 +112,7 @@ def _deep_key(line: str) -> str | None:
                 j += 2 if line[j] == "\\" else 1
             if depth == 1:
                 try:
-                    last_key = json.loads(line[i: j + 1])
+                    last_key = json.loads(line[i : j + 1])
                 except (ValueError, RecursionError):
                     last_key = None
             i = j + 1
@@ -150,8 +157,10 @@ def check_value(obj: Any, where: str) -> None:
         if len(path) > MAX_NESTING:
             raise InputError(f"{where}: {_field_path(path[:1])}: nested more than {MAX_NESTING} levels deep")
         if isinstance(value, _HugeInt):
-            raise InputError(f"{where}: {_field_path(path)}: an integer with {len(value.lstrip('-'))} digits "
-                             f"(at most {sys.get_int_max_str_digits()} are read)")
+            raise InputError(
+                f"{where}: {_field_path(path)}: an integer with {len(value.lstrip('-'))} digits "
+                f"(at most {sys.get_int_max_str_digits()} are read)"
+            )
         if isinstance(value, str):
             bad = _bad_unicode(value)
             if bad:
@@ -167,7 +176,9 @@ def check_value(obj: Any, where: str) -> None:
             stack.extend((v, path + (i,)) for i, v in enumerate(value))
 
 
-def require(obj: Mapping[str, Any], field: str, kind: type | tuple[type, ...], where: str, *, optional: bool = False) -> Any:
+def require(
+    obj: Mapping[str, Any], field: str, kind: type | tuple[type, ...], where: str, *, optional: bool = False
+) -> Any:
     """Fetch ``obj[field]`` checking its type; ``where`` is ``"file:line"``."""
     if field not in obj or (optional and obj[field] is None):
         if optional:

@@ -82,8 +82,14 @@ class PluginRegistry:
             plugin_name = impl.plugin_name
             pending: list[Registration] = []
 
-            def register(name: str, factory: Callable[..., Any], description: str = "", *, _p: str = plugin_name,
-                         _pending: list[Registration] = pending) -> None:
+            def register(
+                name: str,
+                factory: Callable[..., Any],
+                description: str = "",
+                *,
+                _p: str = plugin_name,
+                _pending: list[Registration] = pending,
+            ) -> None:
                 if not isinstance(name, str) or not name:
                     raise TypeError(f"register(): name must be a non-empty string, got {name!r}")
                 if not callable(factory):
@@ -95,14 +101,20 @@ class PluginRegistry:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
-                self.failures.append(PluginFailure(plugin_name, self._dist.get(plugin_name, (None, None))[0], hook_name, _one_line(exc)))
+                self.failures.append(
+                    PluginFailure(plugin_name, self._dist.get(plugin_name, (None, None))[0], hook_name, _one_line(exc))
+                )
                 continue
             for reg in pending:
                 if reg.name in table:
                     other = table[reg.name].plugin
                     self.failures.append(
-                        PluginFailure(plugin_name, self._dist.get(plugin_name, (None, None))[0], hook_name,
-                                      f"{kind[:-1]} {reg.name!r} is already registered by plugin {other!r}; skipped")
+                        PluginFailure(
+                            plugin_name,
+                            self._dist.get(plugin_name, (None, None))[0],
+                            hook_name,
+                            f"{kind[:-1]} {reg.name!r} is already registered by plugin {other!r}; skipped",
+                        )
                     )
                     continue
                 table[reg.name] = reg

@@ -29,7 +29,9 @@ def estimator_needs(estimator: Any, name: str | None = None) -> tuple[str, ...]:
     """The signals ``estimator`` declares, checked against the known names."""
     needs = getattr(estimator, "needs", ()) or ()
     if isinstance(needs, str) or not all(isinstance(s, str) for s in needs):
-        raise ConfigError(f"estimator {name or getattr(estimator, 'name', '?')!r}: needs must be a tuple of signal names")
+        raise ConfigError(
+            f"estimator {name or getattr(estimator, 'name', '?')!r}: needs must be a tuple of signal names"
+        )
     unknown = [s for s in needs if s not in SIGNAL_NAMES]
     if unknown:
         raise ConfigError(

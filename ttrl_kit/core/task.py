@@ -73,9 +73,7 @@ class KeyedTask:
         return text or None
 
     def group_answers(self, answers: Sequence[str | None]) -> AnswerClasses:
-        return group_by_key(
-            answers, self.canonical_key, self.equivalent, max_checks=self.max_equivalence_checks
-        )
+        return group_by_key(answers, self.canonical_key, self.equivalent, max_checks=self.max_equivalence_checks)
 
     def is_correct(self, answer: str | None, gold: str) -> bool:
         if answer is None or gold is None:
@@ -152,15 +150,16 @@ def group_by_key(
                 if find(i) == find(j):
                     continue
                 now = time.monotonic()
-                if (checks >= max_checks or (deadline is not None and now >= deadline)
-                        or (answer_budget_s is not None and now - started >= answer_budget_s)):
+                if (
+                    checks >= max_checks
+                    or (deadline is not None and now >= deadline)
+                    or (answer_budget_s is not None and now - started >= answer_budget_s)
+                ):
                     complete = False
                     break
                 checks += 1
                 try:
-                    same = equivalent(bucket_rep[i], bucket_rep[j]) or equivalent(
-                        bucket_rep[j], bucket_rep[i]
-                    )
+                    same = equivalent(bucket_rep[i], bucket_rep[j]) or equivalent(bucket_rep[j], bucket_rep[i])
                 except KeyboardInterrupt:
                     raise
                 except BaseException:

@@ -38,13 +38,17 @@ def test_aime_answers_with_leading_zeros_grade_as_integers():
 
 
 def test_json_and_parquet_and_field_mapping(tmp_path):
-    rows = [{"problem": "What is 1+1?", "solution": "We add: $\\boxed{2}$.", "unique_id": "a"},
-            {"question": "What is 2+2?", "answer": 4}]
+    rows = [
+        {"problem": "What is 1+1?", "solution": "We add: $\\boxed{2}$.", "unique_id": "a"},
+        {"question": "What is 2+2?", "answer": 4},
+    ]
     jf = tmp_path / "x.json"
     jf.write_text(json.dumps(rows))
     out = get_registry().dataset_loader("math500")(str(jf))
     assert [(r["id"], r["prompt"], r["answer"]) for r in out] == [
-        ("a", "What is 1+1?", "2"), ("math500-1", "What is 2+2?", "4")]
+        ("a", "What is 1+1?", "2"),
+        ("math500-1", "What is 2+2?", "4"),
+    ]
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
@@ -96,9 +100,13 @@ def test_every_reference_answer_survives_wrapping_and_rejects_a_changed_digit():
     golds = []
     for name in ("aime2024", "amc", "math500"):
         golds += [r["answer"] for r in get_registry().dataset_loader(name)(str(DATA))]
-    wraps = [lambda a: f"${a}$", lambda a: f"The answer is ${a}$.", lambda a: f"so $\\boxed{{{a}}}$",
-             lambda a: a.replace("\\frac", "\\dfrac").replace(" ", ""),
-             lambda a: f"Final Answer: The final answer is ${a}$. I hope it is correct."]
+    wraps = [
+        lambda a: f"${a}$",
+        lambda a: f"The answer is ${a}$.",
+        lambda a: f"so $\\boxed{{{a}}}$",
+        lambda a: a.replace("\\frac", "\\dfrac").replace(" ", ""),
+        lambda a: f"Final Answer: The final answer is ${a}$. I hope it is correct.",
+    ]
     misses = [(g, w(g)) for g in golds for w in wraps if not grade(task, w(g), g)]
     assert misses == []
     rng = random.Random(0)
@@ -108,7 +116,7 @@ def test_every_reference_answer_survives_wrapping_and_rejects_a_changed_digit():
         if not digits:
             continue
         i = rng.choice(digits)
-        p = g[:i] + str((int(g[i]) + rng.randint(1, 9)) % 10) + g[i + 1:]
+        p = g[:i] + str((int(g[i]) + rng.randint(1, 9)) % 10) + g[i + 1 :]
         if grade(task, f"\\boxed{{{p}}}", g):
             false_matches.append((g, p))
     assert false_matches == []

@@ -18,7 +18,8 @@ from ttrl_math.task import MathTask
 # The regexes these replaced, kept here as the reference behaviour.
 OLD_MATH = re.compile(
     r"(?<!\\)\$\$(?P<dd>.+?)(?<!\\)\$\$|\\\[(?P<br>.+?)\\\]|(?<!\\)\$(?P<d>(?:[^$\n\\]|\\[^\n])+?)\$"
-    r"|\\\((?P<pa>[^\n]+?)\\\)", re.DOTALL
+    r"|\\\((?P<pa>[^\n]+?)\\\)",
+    re.DOTALL,
 )
 OLD_CHOICE = [
     r"\\boxed\s*\{\s*(?:\\text(?:bf)?\s*\{)?\s*\(?([A-Z])\)?\s*\}?\s*\}",
@@ -27,9 +28,39 @@ OLD_CHOICE = [
     r"(?m)^\s*\**([A-Z])[).:]",
 ]
 
-_PIECES = st.sampled_from(["$", "$$", "\\", "\\(", "\\)", "\\[", "\\]", "\n", " ", "x", "1", "\\$", "{", "}",
-                           "\\\\", "a b", "\\boxed{", "(", ")", "A", "B", ":", "*", "answer", " is ", "\t",
-                           "(C)", "\\text{", "\r"])
+_PIECES = st.sampled_from(
+    [
+        "$",
+        "$$",
+        "\\",
+        "\\(",
+        "\\)",
+        "\\[",
+        "\\]",
+        "\n",
+        " ",
+        "x",
+        "1",
+        "\\$",
+        "{",
+        "}",
+        "\\\\",
+        "a b",
+        "\\boxed{",
+        "(",
+        ")",
+        "A",
+        "B",
+        ":",
+        "*",
+        "answer",
+        " is ",
+        "\t",
+        "(C)",
+        "\\text{",
+        "\r",
+    ]
+)
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,17 +103,23 @@ def test_only_the_tail_is_searched():
 def test_sixty_four_distinct_200_element_sets_group_without_a_wrong_merge():
     task = MathTask()
     sets = ["\\boxed{\\{" + ", ".join(str(g * 7 + i) for i in range(200)) + "\\}}" for g in range(64)]
-    same = ["\\boxed{\\{" + ", ".join(str(i) for i in reversed(range(200))) + "\\}}",
-            "\\boxed{\\{" + ", ".join(str(i) for i in range(200)) + "\\}}"]
-    r = _hang_guard(lambda: GroupScorer(task, __import__("ttrl_kit").get_registry().estimator("majority"))
-                    .score(sets + same), 120)
+    same = [
+        "\\boxed{\\{" + ", ".join(str(i) for i in reversed(range(200))) + "\\}}",
+        "\\boxed{\\{" + ", ".join(str(i) for i in range(200)) + "\\}}",
+    ]
+    r = _hang_guard(
+        lambda: GroupScorer(task, __import__("ttrl_kit").get_registry().estimator("majority")).score(sets + same), 120
+    )
     assert r.classes.class_of[:64] == tuple(range(64))  # all distinct
     assert r.classes.class_of[64] == r.classes.class_of[65] == 0  # same set as the first, any order
     assert "equivalence_truncated" in r.estimate.stats
 
 
 def test_set_equivalence_policies_survive_the_budget():
-    info = {a: MathTask().infos([a])[a] for a in ("\\{0.33, 0.67\\}", "\\{\\frac13, \\frac23\\}", "\\{1, 2, 2\\}", "\\{2, 1\\}")}
+    info = {
+        a: MathTask().infos([a])[a]
+        for a in ("\\{0.33, 0.67\\}", "\\{\\frac13, \\frac23\\}", "\\{1, 2, 2\\}", "\\{2, 1\\}")
+    }
     assert compare.equivalent(info["\\{0.33, 0.67\\}"], info["\\{\\frac13, \\frac23\\}"])
     assert compare.equivalent(info["\\{1, 2, 2\\}"], info["\\{2, 1\\}"])
     assert not compare.equivalent(info["\\{1, 2, 2\\}"], info["\\{0.33, 0.67\\}"])
@@ -93,12 +130,14 @@ def test_group_deadline_falls_back_to_key_classes_and_says_so(monkeypatch):
     monkeypatch.setattr(limits, "GROUP_EQUIVALENCE_S", 0.0)
     task = MathTask()
     r = GroupScorer(task, __import__("ttrl_kit").get_registry().estimator("majority")).score(
-        ["\\frac{1}{3}", "0.33", "\\boxed{\\frac13}", "3"])
+        ["\\frac{1}{3}", "0.33", "\\boxed{\\frac13}", "3"]
+    )
     assert r.classes.class_of == (0, 1, 0, 2)  # 1/3 and 0.33 (different keys) are not merged now
     assert r.estimate.stats["equivalence_truncated"] == 1.0 and r.estimate.stats["equivalence_unchecked"] >= 1
     monkeypatch.setattr(limits, "GROUP_EQUIVALENCE_S", 2.0)
     r = GroupScorer(task, __import__("ttrl_kit").get_registry().estimator("majority")).score(
-        ["\\frac{1}{3}", "0.33", "\\boxed{\\frac13}", "3"])
+        ["\\frac{1}{3}", "0.33", "\\boxed{\\frac13}", "3"]
+    )
     assert r.classes.class_of == (0, 0, 0, 1) and r.estimate.stats["equivalence_truncated"] == 0.0
 
 

@@ -129,11 +129,34 @@ def test_worker_works_inside_a_daemonic_process():
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(list("0123456789+-*/^_{}()[]|=<>,.;:!\\$ xyzabce%&'")
-                                + ["\\frac", "\\sqrt", "\\boxed{", "\\left(", "\\right)", "\\pi",
-                                   "\\begin{pmatrix}", "\\end{pmatrix}", "\\\\", "\\text{", "\\infty",
-                                   "\\cup", "\\le", "\\pm", "^{", "\\circ", "\\%", " and "]),
-                max_size=60).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            list("0123456789+-*/^_{}()[]|=<>,.;:!\\$ xyzabce%&'")
+            + [
+                "\\frac",
+                "\\sqrt",
+                "\\boxed{",
+                "\\left(",
+                "\\right)",
+                "\\pi",
+                "\\begin{pmatrix}",
+                "\\end{pmatrix}",
+                "\\\\",
+                "\\text{",
+                "\\infty",
+                "\\cup",
+                "\\le",
+                "\\pm",
+                "^{",
+                "\\circ",
+                "\\%",
+                " and ",
+            ]
+        ),
+        max_size=60,
+    ).map("".join)
+)
 def test_fuzz_latexish_never_raises(text):
     a = extract(text)
     info = canonicalize(text)

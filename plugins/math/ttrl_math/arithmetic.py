@@ -95,8 +95,9 @@ FAMILIES: dict[str, Callable[[random.Random], tuple[str, int, bool]]] = {
 }
 
 
-def generate(family: str = "add1", n: int = 40, seed: int = 0, style: str = "boxed", distinct: bool = True,
-             exclude: Any = None) -> list[dict[str, Any]]:
+def generate(
+    family: str = "add1", n: int = 40, seed: int = 0, style: str = "boxed", distinct: bool = True, exclude: Any = None
+) -> list[dict[str, Any]]:
     """``n`` questions of one family, reproducible from ``seed``.
 
     ``distinct`` avoids repeating a question (falls back to repeats when the family has
@@ -122,9 +123,16 @@ def generate(family: str = "add1", n: int = 40, seed: int = 0, style: str = "box
                 raise ConfigError(f"arithmetic: cannot draw {n} questions of {family!r} outside the excluded set")
             continue
         seen.add(expr)
-        prompt = (WORD_STYLES[style].format(q=expr) if is_word else STYLES[style].format(expr=expr))
-        rows.append({"id": f"{family}-{seed}-{len(rows)}", "prompt": prompt, "question": expr,
-                     "answer": str(answer), "source": f"arithmetic/{family}"})
+        prompt = WORD_STYLES[style].format(q=expr) if is_word else STYLES[style].format(expr=expr)
+        rows.append(
+            {
+                "id": f"{family}-{seed}-{len(rows)}",
+                "prompt": prompt,
+                "question": expr,
+                "answer": str(answer),
+                "source": f"arithmetic/{family}",
+            }
+        )
     return rows
 
 

@@ -45,6 +45,7 @@ class NotScalar(ValueError):
 
 # ----------------------------------------------------------------------------- scalars
 
+
 def _bits(q: Fraction) -> int:
     return max(q.numerator.bit_length(), q.denominator.bit_length())
 
@@ -101,11 +102,27 @@ def _pseudo_fn(name: str, args: list) -> Any:
 
 
 _FUNCS = {
-    "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan, "sec": mpmath.sec, "csc": mpmath.csc,
-    "cot": mpmath.cot, "arcsin": mpmath.asin, "arccos": mpmath.acos, "arctan": mpmath.atan,
-    "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh, "ln": mpmath.log, "log": mpmath.log10,
-    "exp": mpmath.exp, "lg": mpmath.log10, "floor": mpmath.floor, "ceil": mpmath.ceil,
-    "arccot": mpmath.acot, "arcsec": mpmath.asec, "arccsc": mpmath.acsc,
+    "sin": mpmath.sin,
+    "cos": mpmath.cos,
+    "tan": mpmath.tan,
+    "sec": mpmath.sec,
+    "csc": mpmath.csc,
+    "cot": mpmath.cot,
+    "arcsin": mpmath.asin,
+    "arccos": mpmath.acos,
+    "arctan": mpmath.atan,
+    "sinh": mpmath.sinh,
+    "cosh": mpmath.cosh,
+    "tanh": mpmath.tanh,
+    "ln": mpmath.log,
+    "log": mpmath.log10,
+    "exp": mpmath.exp,
+    "lg": mpmath.log10,
+    "floor": mpmath.floor,
+    "ceil": mpmath.ceil,
+    "arccot": mpmath.acot,
+    "arcsec": mpmath.asec,
+    "arccsc": mpmath.acsc,
 }
 
 
@@ -124,9 +141,16 @@ def ev(node: Node, env: dict | None) -> Any:
         return mpmath.fsum(_mp(v) for v in vals)
     if tag == "mul":
         fs = node[1]
-        if (len(fs) == 2 and fs[0][0] == "num" and fs[0][2] is None and fs[0][1].denominator == 1
-                and fs[1][0] == "div" and fs[1][1][0] == "num" and fs[1][2][0] == "num"
-                and 0 < fs[1][1][1] < fs[1][2][1]):
+        if (
+            len(fs) == 2
+            and fs[0][0] == "num"
+            and fs[0][2] is None
+            and fs[0][1].denominator == 1
+            and fs[1][0] == "div"
+            and fs[1][1][0] == "num"
+            and fs[1][2][0] == "num"
+            and 0 < fs[1][1][1] < fs[1][2][1]
+        ):
             return fs[0][1] + fs[1][1][1] / fs[1][2][1]  # mixed number 918\frac{1}{2}
         vals = [ev(t, env) for t in fs]
         if all(isinstance(v, Fraction) for v in vals):
@@ -182,12 +206,14 @@ def ev(node: Node, env: dict | None) -> Any:
         v = ev(node[1], env)
         if isinstance(v, Fraction) and v.denominator == 1 and 0 <= v <= limits.MAX_FACTORIAL:
             import math
+
             return Fraction(math.factorial(int(v)))
         raise EvalError("factorial out of range")
     if tag == "binom":
         n, k = ev(node[1], env), ev(node[2], env)
         if all(isinstance(v, Fraction) and v.denominator == 1 for v in (n, k)) and 0 <= n <= 100_000:
             import math
+
             return Fraction(math.comb(int(n), int(k))) if 0 <= k <= n else Fraction(0)
         raise EvalError("binomial out of range")
     if tag == "fn":
@@ -347,6 +373,7 @@ def _decimals(node: Node) -> int | None:
 
 # ----------------------------------------------------------------------------- structure
 
+
 def _name_like(node: Node) -> bool:
     tag = node[0]
     if tag == "sym":
@@ -409,8 +436,11 @@ def value_of(node: Node, depth: int = 0) -> Value:
         items = node[1]
         vals = [value_of(x, d) for x in items]
         o, c = node[2], node[3]
-        if len(vals) == 2 and all(_is_scalarish(v) for v in vals) and (o + c != "()" or any(
-                v[0] == "inf" for v in vals)):
+        if (
+            len(vals) == 2
+            and all(_is_scalarish(v) for v in vals)
+            and (o + c != "()" or any(v[0] == "inf" for v in vals))
+        ):
             return ["iv", vals[0], vals[1], o == "[", c == "]", False]
         if len(vals) == 1 and o == "(":
             return vals[0]
@@ -524,8 +554,10 @@ def _mat_ast(node: Node) -> list | None:
                 continue
             if len(acc[0]) != len(m) or len(acc) * len(m[0]) * len(m) > limits.MAX_MATRIX_CELLS * 10:
                 return None
-            acc = [[("add", [("mul", [acc[i][k], m[k][j]]) for k in range(len(m))]) for j in range(len(m[0]))]
-                   for i in range(len(acc))]
+            acc = [
+                [("add", [("mul", [acc[i][k], m[k][j]]) for k in range(len(m))]) for j in range(len(m[0]))]
+                for i in range(len(acc))
+            ]
         if acc is None:
             return None
         if scalars:
@@ -648,8 +680,10 @@ def _inequality(ops: list[str], exprs: list[Node], depth: int) -> Value | None:
             neg_hi = ["inf", -1] if hi[0] == "inf" else _neg(hi)
             if lo[1] <= 0:
                 return ["iv", neg_hi, hi, hi_closed, hi_closed, True]
-            return ["union", [["iv", neg_hi, _neg(lo), hi_closed, lo_closed, True],
-                              ["iv", lo, hi, lo_closed, hi_closed, True]]]
+            return [
+                "union",
+                [["iv", neg_hi, _neg(lo), hi_closed, lo_closed, True], ["iv", lo, hi, lo_closed, hi_closed, True]],
+            ]
         return ["iv", lo, hi, lo_closed, hi_closed, True]
     if len(exprs) != 2:
         return None
@@ -667,7 +701,10 @@ def _inequality(ops: list[str], exprs: list[Node], depth: int) -> Value | None:
         closed = op.endswith("=")
         if op[0] == "<":
             return ["iv", _neg(b), b, closed, closed, True]
-        return ["union", [["iv", ["inf", -1], _neg(b), False, closed, True], ["iv", b, ["inf", 1], closed, False, True]]]
+        return [
+            "union",
+            [["iv", ["inf", -1], _neg(b), False, closed, True], ["iv", b, ["inf", 1], closed, False, True]],
+        ]
     if _name_like(lhs) and not symbols_of(rhs):
         bound = value_of(rhs, depth)
     else:
@@ -706,8 +743,21 @@ def canonicalize(answer: str, choices: str | None = None) -> dict | None:
     """Canonical value of one extracted answer (``None`` = abstain).  Never raises."""
     try:
         return _canonicalize(answer, choices)
-    except (ParseError, EvalError, NotScalar, _HasSymbols, ZeroDivisionError, ValueError, OverflowError,
-            RecursionError, TypeError, KeyError, IndexError, AttributeError, MemoryError):
+    except (
+        ParseError,
+        EvalError,
+        NotScalar,
+        _HasSymbols,
+        ZeroDivisionError,
+        ValueError,
+        OverflowError,
+        RecursionError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        MemoryError,
+    ):
         return None
 
 

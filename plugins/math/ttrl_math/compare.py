@@ -77,6 +77,7 @@ def _key(v: list) -> Hashable:
 
 # ----------------------------------------------------------------------------- equivalence
 
+
 class _OutOfTime(Exception):
     """The caller's deadline passed in the middle of a comparison: answer "not equivalent"."""
 
@@ -133,7 +134,11 @@ def _float(info: dict) -> complex:
     if f is None:
         v = _unwrap(info["v"])
         if v[0] == "q":
-            f = complex(float(Fraction(v[1], v[2])), 0.0) if max(abs(v[1]), v[2]).bit_length() < 1000 else complex("nan")
+            f = (
+                complex(float(Fraction(v[1], v[2])), 0.0)
+                if max(abs(v[1]), v[2]).bit_length() < 1000
+                else complex("nan")
+            )
         else:
             try:
                 f = complex(float(v[1]), float(v[2]))
@@ -283,8 +288,9 @@ def _eq(a: list, b: list) -> bool:
             return True
         # ``a = b`` vs ``b = a``, ``y = 2x + 3`` vs ``x = (y - 3)/2``: the same equation solved
         # for another name (both equation fingerprints are scale- and sign-free).
-        return (len(a) > 2 and len(b) > 2 and a[2] is not None and b[2] is not None
-                and _fp_eq(["eq"] + a[2], ["eq"] + b[2]))
+        return (
+            len(a) > 2 and len(b) > 2 and a[2] is not None and b[2] is not None and _fp_eq(["eq"] + a[2], ["eq"] + b[2])
+        )
     if ta == "set" and tb == "assign":
         return _set_eq(a[1], [p[1] for p in b[1]])
     if ta == "set" and len(a[1]) == 1 and tb not in ("set", "list"):

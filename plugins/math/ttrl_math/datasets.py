@@ -24,12 +24,24 @@ ANSWER_FIELDS = ("answer", "final_answer", "solution")
 ID_FIELDS = ("id", "unique_id", "idx", "index")
 
 BENCHMARKS = {
-    "aime2024": {"file": "aime2024.jsonl", "hub": "HuggingFaceH4/aime_2024", "split": "train",
-                 "desc": "AIME 2024 (30 problems, integer answers 0-999)"},
-    "amc": {"file": "amc.jsonl", "hub": "AI-MO/aimo-validation-amc", "split": "train",
-            "desc": "AMC 2022/2023 (83 problems)"},
-    "math500": {"file": "math500.jsonl", "hub": "HuggingFaceH4/MATH-500", "split": "test",
-                "desc": "MATH-500 (500 problems, LaTeX answers)"},
+    "aime2024": {
+        "file": "aime2024.jsonl",
+        "hub": "HuggingFaceH4/aime_2024",
+        "split": "train",
+        "desc": "AIME 2024 (30 problems, integer answers 0-999)",
+    },
+    "amc": {
+        "file": "amc.jsonl",
+        "hub": "AI-MO/aimo-validation-amc",
+        "split": "train",
+        "desc": "AMC 2022/2023 (83 problems)",
+    },
+    "math500": {
+        "file": "math500.jsonl",
+        "hub": "HuggingFaceH4/MATH-500",
+        "split": "test",
+        "desc": "MATH-500 (500 problems, LaTeX answers)",
+    },
 }
 
 
@@ -73,8 +85,12 @@ def to_row(obj: Any, where: str, name: str, n: int) -> dict[str, Any]:
         except TypeError as exc:
             raise InputError(f"{where}:{af}: expected a string or number, got {exc}") from None
     _, rid = _pick(obj, ID_FIELDS)
-    return {"id": str(rid) if rid is not None else f"{name}-{n}", "prompt": prompt, "answer": answer,
-            "source": str(obj.get("source") or name)}
+    return {
+        "id": str(rid) if rid is not None else f"{name}-{n}",
+        "prompt": prompt,
+        "answer": answer,
+        "source": str(obj.get("source") or name),
+    }
 
 
 def _iter_file(path: Path) -> Iterator[tuple[str, Any]]:

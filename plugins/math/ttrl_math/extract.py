@@ -29,8 +29,11 @@ _PHRASE = re.compile(
 _MINERVA = re.compile(r"final answer(?: is|:)\s*(.{0,300}?)\.?\s*I hope it is correct", re.IGNORECASE | re.DOTALL)
 _FINAL_PHRASE = re.compile(r"final answer\s*(?:is\b|:)", re.IGNORECASE)
 # ``$\\frac16$, or about $16.7\\%$``: a trailing approximation of the value just given is not the answer
-_APPROX_GLOSS = re.compile(r"^[\s,;(]*(?:or|which is|i\.e\.,?|that is,?)?\s*(?:about|approximately|approx\.?|roughly|around|"
-                           r"nearly|\\approx|≈)\s*$", re.IGNORECASE)
+_APPROX_GLOSS = re.compile(
+    r"^[\s,;(]*(?:or|which is|i\.e\.,?|that is,?)?\s*(?:about|approximately|approx\.?|roughly|around|"
+    r"nearly|\\approx|≈)\s*$",
+    re.IGNORECASE,
+)
 _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 _NUMBER = re.compile(
     r"-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?![\d,])|\d+(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+(?!\d|\.\d))?"
@@ -93,12 +96,12 @@ def math_spans(text: str, limit: int = 5000) -> list[tuple[int, int, str]]:
             if i + 1 < n and text[i + 1] == "$":  # ``$$ .. $$`` (may span lines)
                 j = _first_at_or_after(dd_close, i + 3)
                 if j >= 0:
-                    out.append((i, j + 2, text[i + 2: j]))
+                    out.append((i, j + 2, text[i + 2 : j]))
                     pos = j + 2
                 continue  # ``$`` cannot open a one-line segment whose first character is ``$``
             k = _DOLLAR_BODY.match(text, i + 1).end()  # type: ignore[union-attr]
             if k < n and text[k] == "$" and k > i + 1:
-                out.append((i, k + 1, text[i + 1: k]))
+                out.append((i, k + 1, text[i + 1 : k]))
                 pos = k + 1
             continue
         if text[i + 1] == "[":
@@ -109,7 +112,7 @@ def math_spans(text: str, limit: int = 5000) -> list[tuple[int, int, str]]:
             if nl >= 0 and nl < j:
                 j = -1
         if j >= 0:
-            out.append((i, j + 2, text[i + 2: j]))
+            out.append((i, j + 2, text[i + 2 : j]))
             pos = j + 2
     return out
 
@@ -153,7 +156,7 @@ def boxed_spans(text: str) -> list[tuple[int, int, str]]:
             if end < 0:
                 pos = m.end()
                 continue
-            out.append((m.start(), end + 1, text[m.start(1) + 1: end]))
+            out.append((m.start(), end + 1, text[m.start(1) + 1 : end]))
             pos = end + 1
         else:
             out.append((m.start(), m.end(), m.group(2)))
@@ -170,7 +173,7 @@ def _separator_only(between: str) -> bool:
     :data:`_MAX_GAP` characters is refused before any regex runs over it."""
     if len(between) > _MAX_GAP:
         return False
-    t = _TEXTCMD.sub(lambda m: " " + m.group(0)[m.group(0).index("{") + 1: -1] + " ", between)
+    t = _TEXTCMD.sub(lambda m: " " + m.group(0)[m.group(0).index("{") + 1 : -1] + " ", between)
     t = re.sub(r"\\\(|\\\)|\\\[|\\\]|\$|\\quad|\\qquad|\\,|\\;|\\ |\\\\", " ", t)
     t = re.sub(r"[A-Za-z]+(?:_\{?[A-Za-z0-9]+\}?)?\s*=", " ", t)  # "\\) and \\( y_2 = \\boxed{..}"
     if not re.search(r"[A-Za-z0-9]", t):
@@ -189,7 +192,7 @@ def _joined(spans: list[tuple[int, int, str]], text: str) -> str:
     """The last span, joined with earlier ones that only separators divide from it."""
     parts = [spans[-1][2]]
     for k in range(len(spans) - 1, 0, -1):
-        if _separator_only(text[spans[k - 1][1]: spans[k][0]]):
+        if _separator_only(text[spans[k - 1][1] : spans[k][0]]):
             parts.append(spans[k - 1][2])
         else:
             break
@@ -219,18 +222,122 @@ def looks_like_answer(text: str) -> bool:
     return len(real) <= 2
 
 
-_ANSWER_WORDS = {"even", "odd", "none", "all", "neither", "both", "true", "false", "positive", "negative", "zero",
-                 "infinite", "finite", "undefined", "increasing", "decreasing", "east", "west", "north", "south",
-                 "yes", "never", "always", "impossible"}
-_FILLERS = {"hmm", "hm", "sure", "okay", "ok", "well", "sorry", "maybe", "no", "wait", "let", "the", "so",
-            "thus", "hence", "hello", "thanks", "answer", "solution", "step", "first", "next", "then", "now"}
-_NON_ANSWERS = {"no idea", "not sure", "unknown", "i don't know", "dont know", "no answer", "n/a", "error",
-                "sorry", "i cannot", "cannot determine", "undefined answer"}
-_MATHWORDS = {"and", "or", "sqrt", "frac", "pi", "sin", "cos", "tan", "log", "ln", "exp", "cm", "m", "km",
-              "units", "inches", "feet", "meters", "miles", "dollars", "degrees", "percent", "pct", "in",
-              "infty", "cup", "le", "ge", "cdot", "times", "pm", "dfrac", "tfrac", "text", "left", "right",
-              "sec", "csc", "cot", "mod", "pmod", "circ", "begin", "end", "pmatrix", "bmatrix", "array",
-              "approx"}
+_ANSWER_WORDS = {
+    "even",
+    "odd",
+    "none",
+    "all",
+    "neither",
+    "both",
+    "true",
+    "false",
+    "positive",
+    "negative",
+    "zero",
+    "infinite",
+    "finite",
+    "undefined",
+    "increasing",
+    "decreasing",
+    "east",
+    "west",
+    "north",
+    "south",
+    "yes",
+    "never",
+    "always",
+    "impossible",
+}
+_FILLERS = {
+    "hmm",
+    "hm",
+    "sure",
+    "okay",
+    "ok",
+    "well",
+    "sorry",
+    "maybe",
+    "no",
+    "wait",
+    "let",
+    "the",
+    "so",
+    "thus",
+    "hence",
+    "hello",
+    "thanks",
+    "answer",
+    "solution",
+    "step",
+    "first",
+    "next",
+    "then",
+    "now",
+}
+_NON_ANSWERS = {
+    "no idea",
+    "not sure",
+    "unknown",
+    "i don't know",
+    "dont know",
+    "no answer",
+    "n/a",
+    "error",
+    "sorry",
+    "i cannot",
+    "cannot determine",
+    "undefined answer",
+}
+_MATHWORDS = {
+    "and",
+    "or",
+    "sqrt",
+    "frac",
+    "pi",
+    "sin",
+    "cos",
+    "tan",
+    "log",
+    "ln",
+    "exp",
+    "cm",
+    "m",
+    "km",
+    "units",
+    "inches",
+    "feet",
+    "meters",
+    "miles",
+    "dollars",
+    "degrees",
+    "percent",
+    "pct",
+    "in",
+    "infty",
+    "cup",
+    "le",
+    "ge",
+    "cdot",
+    "times",
+    "pm",
+    "dfrac",
+    "tfrac",
+    "text",
+    "left",
+    "right",
+    "sec",
+    "csc",
+    "cot",
+    "mod",
+    "pmod",
+    "circ",
+    "begin",
+    "end",
+    "pmatrix",
+    "bmatrix",
+    "array",
+    "approx",
+}
 
 
 _STANDALONE_NUM = re.compile(r"(?<![A-Za-z\d])-?\d+(?:[.,/]\d+)*(?![A-Za-z\d])")
@@ -286,7 +393,7 @@ def _phrase_answer(text: str) -> str | None:
         pass
     if last is None:
         return None
-    rest = text[last.end():]
+    rest = text[last.end() :]
     rest = rest.lstrip(" :\t")
     if rest.startswith("\n"):
         rest = rest.lstrip()
@@ -345,7 +452,7 @@ def _math_answer(text: str) -> str | None:
     spans = [(a, b, c.strip()) for a, b, c in math_spans(text, limit=5001) if c.strip()]
     if not spans:
         return None
-    if len(spans) >= 2 and spans[-1][0] - spans[-2][1] <= 40 and _APPROX_GLOSS.match(text[spans[-2][1]: spans[-1][0]]):
+    if len(spans) >= 2 and spans[-1][0] - spans[-2][1] <= 40 and _APPROX_GLOSS.match(text[spans[-2][1] : spans[-1][0]]):
         spans.pop()
     return _joined(spans, text)
 
@@ -361,7 +468,7 @@ def extract(response: str, mode: str = "default", choices: str | None = None) ->
     """The final answer in ``response``, or ``None``.  Never raises on text input."""
     if not isinstance(response, str):
         return None
-    text = _fix_surrogates(response[-limits.MAX_RESPONSE_CHARS:])
+    text = _fix_surrogates(response[-limits.MAX_RESPONSE_CHARS :])
     if _THINK_END in text:
         after = text.rsplit(_THINK_END, 1)[1]
         if after.strip():
@@ -370,7 +477,7 @@ def extract(response: str, mode: str = "default", choices: str | None = None) ->
         return extract_choice(text, choices)
     spans = boxed_spans(text)
     if spans:
-        tail = text[spans[-1][1]:]
+        tail = text[spans[-1][1] :]
         if mode != "boxed" and (_MINERVA.search(tail) or _FINAL_PHRASE.search(tail)):
             # a "Final Answer: ... I hope it is correct." or "... the final answer is 5" written after
             # the last box wins (a correction after a boxed draft)

@@ -38,18 +38,24 @@ _FIX_DOUBLE = re.compile(
     r"boxed|pi|cdot|times|infty|in|cup|cap|pm|mp|circ|approx|sin|cos|tan|log|ln|begin|end|"
     r"mathbf|operatorname|dfrac|tfrac|quad|qquad)(?![a-zA-Z]))"
 )
-_SPACES = re.compile(r"\\\\|\\[,;:! >]|\\(?:quad|qquad|displaystyle|textstyle|limits|nolimits|hfill|medspace|"
-                     r"thinspace)(?![a-zA-Z])|~")
+_SPACES = re.compile(
+    r"\\\\|\\[,;:! >]|\\(?:quad|qquad|displaystyle|textstyle|limits|nolimits|hfill|medspace|"
+    r"thinspace)(?![a-zA-Z])|~"
+)
 _LEFTRIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
 # ``\\sin 30^\\circ``: a trig function of an angle in degrees reads the angle in radians
 # (otherwise dropping the degree sign would take sin of 30 radians).
 _DEG_SIGN = r"(?:\^\s*\{?\s*\\circ\s*\}?|°)"
-_TRIG_DEG = re.compile(r"\\(sin|cos|tan|sec|csc|cot)\s*(?:\(\s*(\d{1,6}(?:\.\d{1,6})?)\s*" + _DEG_SIGN + r"\s*\)"
-                       r"|\{\s*(\d{1,6}(?:\.\d{1,6})?)\s*" + _DEG_SIGN + r"\s*\}|(\d{1,6}(?:\.\d{1,6})?)\s*" + _DEG_SIGN + ")")
+_TRIG_DEG = re.compile(
+    r"\\(sin|cos|tan|sec|csc|cot)\s*(?:\(\s*(\d{1,6}(?:\.\d{1,6})?)\s*" + _DEG_SIGN + r"\s*\)"
+    r"|\{\s*(\d{1,6}(?:\.\d{1,6})?)\s*" + _DEG_SIGN + r"\s*\}|(\d{1,6}(?:\.\d{1,6})?)\s*" + _DEG_SIGN + ")"
+)
 # ``\\textbf{(C)}\\ 12`` / ``(C) 12``: an AMC option label in front of the value it names is not a
 # factor of it (it read as ``C * 12``); the label goes, the value stays.  A lone ``(C)`` is kept.
-_OPTION_LABEL = re.compile(r"^\s*(?:\\(?:textbf|text|mathrm|mbox|textrm)\s*\{\s*\(\s*[A-E]\s*\)\s*\}|\(\s*[A-E]\s*\))"
-                           r"(?:\s|~|\\[ ,;:!]|\\quad|\\qquad)*(?=-?[\d.$]|\\(?!cdot|times|cup|cap|div|pm))")
+_OPTION_LABEL = re.compile(
+    r"^\s*(?:\\(?:textbf|text|mathrm|mbox|textrm)\s*\{\s*\(\s*[A-E]\s*\)\s*\}|\(\s*[A-E]\s*\))"
+    r"(?:\s|~|\\[ ,;:!]|\\quad|\\qquad)*(?=-?[\d.$]|\\(?!cdot|times|cup|cap|div|pm))"
+)
 # ``0.\\overline{3}``, ``1.2\\overline{45}``: a repeating decimal is an exact rational.
 _REPEATING = re.compile(r"(?<![\d.])(\d{0,12})\.(\d{0,12})\\(?:overline|bar)\s*\{\s*(\d{1,12})\s*\}")
 
@@ -61,8 +67,10 @@ def _repeating_to_fraction(m: re.Match) -> str:
     return f"\\frac{{{num}}}{{{den}}}"
 
 
-_DEGREE = re.compile(r"(?:\^\s*\{?\s*\\circ\s*\}?|°)(?:\s*(?:\\text\{\s*)?[CF](?![a-zA-Z])\}?)?|\\degree(?![a-zA-Z])|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}|"
-                     r"\s*\\text\{\s*degrees?\s*\}|\s*\bdegrees?\b")
+_DEGREE = re.compile(
+    r"(?:\^\s*\{?\s*\\circ\s*\}?|°)(?:\s*(?:\\text\{\s*)?[CF](?![a-zA-Z])\}?)?|\\degree(?![a-zA-Z])|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}|"
+    r"\s*\\text\{\s*degrees?\s*\}|\s*\bdegrees?\b"
+)
 _PERCENT = re.compile(r"\\%|%|\s*\\text\{\s*(?:percent|percentage|pct)\s*\}|\s*\b(?:percent|percentage|pct)\b")
 _GLUED_CONN = re.compile(r"(?<=[\d})\]])\s*(or|and)(?=[A-Za-z\\(])")
 _SCI = re.compile(r"(?<![a-zA-Z\\\d.])(\d+(?:\.\d+)?)[eE]([+-]?\d{1,4})(?![\d.a-zA-Z])")
@@ -83,7 +91,7 @@ def strip_wrappers(s: str) -> str:
             t = t[:-1].rstrip()
         for a, b in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
             if len(t) >= len(a) + len(b) and t.startswith(a) and t.endswith(b):
-                inner = t[len(a): len(t) - len(b)]
+                inner = t[len(a) : len(t) - len(b)]
                 if a == "$" and "$" in inner:
                     continue
                 t = inner.strip()
@@ -92,9 +100,9 @@ def strip_wrappers(s: str) -> str:
         if m:
             close = _matching_brace(t, m.end() - 1)
             if close == len(t) - 1:
-                t = t[m.end(): -1].strip()
+                t = t[m.end() : -1].strip()
             elif close < 0:
-                t = t[m.end():].strip()  # a box that was never closed (truncated output)
+                t = t[m.end() :].strip()  # a box that was never closed (truncated output)
         if t == s:
             break
         s = t
@@ -141,7 +149,9 @@ def normalise(s: str) -> tuple[str, dict[str, bool]]:
     s = _SCI.sub(r"\1\\times 10^{\2}", s)
     s = _OPTION_LABEL.sub("", s, count=1)
     s = _REPEATING.sub(_repeating_to_fraction, s)
-    s = _TRIG_DEG.sub(lambda m: "\\" + m.group(1) + "(\\frac{" + (m.group(2) or m.group(3) or m.group(4)) + "}{180}\\pi)", s)
+    s = _TRIG_DEG.sub(
+        lambda m: "\\" + m.group(1) + "(\\frac{" + (m.group(2) or m.group(3) or m.group(4)) + "}{180}\\pi)", s
+    )
     s2 = _DEGREE.sub("", s)
     if s2 != s:
         flags["deg"] = True
@@ -174,43 +184,237 @@ def _has_surrogate(s: str) -> bool:
 # ----------------------------------------------------------------------------- tokenise
 
 FUNCTIONS = {
-    "sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-    "ln", "log", "exp", "lg", "arccot", "arcsec", "arccsc",
+    "sin",
+    "cos",
+    "tan",
+    "sec",
+    "csc",
+    "cot",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "ln",
+    "log",
+    "exp",
+    "lg",
+    "arccot",
+    "arcsec",
+    "arccsc",
 }
-TEXT_CMDS = {"text", "textbf", "textit", "mathrm", "mbox", "textnormal", "mathbf", "mathit", "operatorname",
-             "textrm", "mathsf", "texttt", "emph", "bf", "rm", "mathnormal", "boldsymbol", "bm", "hbox"}
-WRAP_CMDS = {"boxed", "fbox", "overline", "underline", "vec", "hat", "bar", "widehat", "overrightarrow",
-             "mathbb", "mathcal", "tilde", "dot"}
+TEXT_CMDS = {
+    "text",
+    "textbf",
+    "textit",
+    "mathrm",
+    "mbox",
+    "textnormal",
+    "mathbf",
+    "mathit",
+    "operatorname",
+    "textrm",
+    "mathsf",
+    "texttt",
+    "emph",
+    "bf",
+    "rm",
+    "mathnormal",
+    "boldsymbol",
+    "bm",
+    "hbox",
+}
+WRAP_CMDS = {
+    "boxed",
+    "fbox",
+    "overline",
+    "underline",
+    "vec",
+    "hat",
+    "bar",
+    "widehat",
+    "overrightarrow",
+    "mathbb",
+    "mathcal",
+    "tilde",
+    "dot",
+}
 SYMBOL_CMDS = {
-    "pi": ("const", "pi"), "infty": ("const", "inf"), "infinity": ("const", "inf"), "emptyset": ("empty",),
-    "varnothing": ("empty",), "alpha": ("sym", "alpha"), "beta": ("sym", "beta"), "gamma": ("sym", "gamma"),
-    "theta": ("sym", "theta"), "lambda": ("sym", "lambda"), "mu": ("sym", "mu"), "sigma": ("sym", "sigma"),
-    "phi": ("sym", "phi"), "omega": ("sym", "omega"), "delta": ("sym", "delta"), "epsilon": ("sym", "epsilon"),
-    "tau": ("sym", "tau"), "rho": ("sym", "rho"), "varphi": ("sym", "phi"), "psi": ("sym", "psi"),
-    "eta": ("sym", "eta"), "xi": ("sym", "xi"), "zeta": ("sym", "zeta"), "nu": ("sym", "nu"),
-    "kappa": ("sym", "kappa"), "chi": ("sym", "chi"), "Delta": ("sym", "Delta"), "Omega": ("sym", "Omega"),
-    "ell": ("sym", "l"), "imath": ("const", "i"),
+    "pi": ("const", "pi"),
+    "infty": ("const", "inf"),
+    "infinity": ("const", "inf"),
+    "emptyset": ("empty",),
+    "varnothing": ("empty",),
+    "alpha": ("sym", "alpha"),
+    "beta": ("sym", "beta"),
+    "gamma": ("sym", "gamma"),
+    "theta": ("sym", "theta"),
+    "lambda": ("sym", "lambda"),
+    "mu": ("sym", "mu"),
+    "sigma": ("sym", "sigma"),
+    "phi": ("sym", "phi"),
+    "omega": ("sym", "omega"),
+    "delta": ("sym", "delta"),
+    "epsilon": ("sym", "epsilon"),
+    "tau": ("sym", "tau"),
+    "rho": ("sym", "rho"),
+    "varphi": ("sym", "phi"),
+    "psi": ("sym", "psi"),
+    "eta": ("sym", "eta"),
+    "xi": ("sym", "xi"),
+    "zeta": ("sym", "zeta"),
+    "nu": ("sym", "nu"),
+    "kappa": ("sym", "kappa"),
+    "chi": ("sym", "chi"),
+    "Delta": ("sym", "Delta"),
+    "Omega": ("sym", "Omega"),
+    "ell": ("sym", "l"),
+    "imath": ("const", "i"),
 }
 OP_CMDS = {
-    "cdot": "*", "times": "*", "ast": "*", "div": "/", "le": "<=", "leq": "<=", "leqslant": "<=", "ge": ">=",
-    "geq": ">=", "geqslant": ">=", "lt": "<", "gt": ">", "ne": "!=", "neq": "!=", "approx": "~", "sim": "~",
-    "simeq": "~", "in": "in", "cup": "cup", "pm": "pm", "mp": "mp", "colon": ":", "to": "->",
-    "rightarrow": "->", "Rightarrow": "->", "implies": "->", "equiv": "=", "cap": "cap", "wedge": "and",
-    "vee": "or", "land": "and", "lor": "or", "setminus": "setminus", "mid": "|", "vert": "|", "lvert": "|",
-    "rvert": "|", "ldots": "...", "cdots": "...", "dots": "...", "dotsc": "...", "dotsb": "...",
-    "lfloor": "lfloor", "rfloor": "rfloor", "lceil": "lceil", "rceil": "rceil", "langle": "(", "rangle": ")",
+    "cdot": "*",
+    "times": "*",
+    "ast": "*",
+    "div": "/",
+    "le": "<=",
+    "leq": "<=",
+    "leqslant": "<=",
+    "ge": ">=",
+    "geq": ">=",
+    "geqslant": ">=",
+    "lt": "<",
+    "gt": ">",
+    "ne": "!=",
+    "neq": "!=",
+    "approx": "~",
+    "sim": "~",
+    "simeq": "~",
+    "in": "in",
+    "cup": "cup",
+    "pm": "pm",
+    "mp": "mp",
+    "colon": ":",
+    "to": "->",
+    "rightarrow": "->",
+    "Rightarrow": "->",
+    "implies": "->",
+    "equiv": "=",
+    "cap": "cap",
+    "wedge": "and",
+    "vee": "or",
+    "land": "and",
+    "lor": "or",
+    "setminus": "setminus",
+    "mid": "|",
+    "vert": "|",
+    "lvert": "|",
+    "rvert": "|",
+    "ldots": "...",
+    "cdots": "...",
+    "dots": "...",
+    "dotsc": "...",
+    "dotsb": "...",
+    "lfloor": "lfloor",
+    "rfloor": "rfloor",
+    "lceil": "lceil",
+    "rceil": "rceil",
+    "langle": "(",
+    "rangle": ")",
     "%": "",
 }
 STRUCT_CMDS = {"frac", "sqrt", "binom", "dbinom", "tbinom", "begin", "end", "log", "ln"}
 KNOWN_CMDS = FUNCTIONS | TEXT_CMDS | WRAP_CMDS | set(SYMBOL_CMDS) | set(OP_CMDS) | STRUCT_CMDS | {"{", "}", "\\"}
 UNIT_WORDS = {
-    "cm", "m", "km", "mm", "meter", "meters", "metre", "metres", "inch", "inches", "foot", "feet", "ft", "yard",
-    "yards", "mile", "miles", "mph", "kg", "g", "gram", "grams", "pound", "pounds", "lb", "lbs", "ounce",
-    "ounces", "oz", "second", "seconds", "sec", "minute", "minutes", "min", "hour", "hours", "hr", "hrs", "day",
-    "days", "week", "weeks", "month", "months", "year", "years", "dollar", "dollars", "cent", "cents", "yuan",
-    "euro", "euros", "unit", "units", "square", "sq", "cubic", "liter", "liters", "litre", "litres", "ml", "l",
-    "gallon", "gallons", "people", "students", "ways", "times", "points", "apples", "cookies", "degree",
-    "degrees", "radian", "radians", "rad", "s", "h", "percent", "base", "th", "st", "nd", "rd", "tons", "ton",
+    "cm",
+    "m",
+    "km",
+    "mm",
+    "meter",
+    "meters",
+    "metre",
+    "metres",
+    "inch",
+    "inches",
+    "foot",
+    "feet",
+    "ft",
+    "yard",
+    "yards",
+    "mile",
+    "miles",
+    "mph",
+    "kg",
+    "g",
+    "gram",
+    "grams",
+    "pound",
+    "pounds",
+    "lb",
+    "lbs",
+    "ounce",
+    "ounces",
+    "oz",
+    "second",
+    "seconds",
+    "sec",
+    "minute",
+    "minutes",
+    "min",
+    "hour",
+    "hours",
+    "hr",
+    "hrs",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "dollar",
+    "dollars",
+    "cent",
+    "cents",
+    "yuan",
+    "euro",
+    "euros",
+    "unit",
+    "units",
+    "square",
+    "sq",
+    "cubic",
+    "liter",
+    "liters",
+    "litre",
+    "litres",
+    "ml",
+    "l",
+    "gallon",
+    "gallons",
+    "people",
+    "students",
+    "ways",
+    "times",
+    "points",
+    "apples",
+    "cookies",
+    "degree",
+    "degrees",
+    "radian",
+    "radians",
+    "rad",
+    "s",
+    "h",
+    "percent",
+    "base",
+    "th",
+    "st",
+    "nd",
+    "rd",
+    "tons",
+    "ton",
 }
 
 _TOKEN = re.compile(
@@ -283,8 +487,13 @@ def read_group_text(tokens: list, i: int) -> tuple[str, int]:
 
 CONNECTORS = {"and", "or"}
 RELOPS = {"=", "<", ">", "<=", ">=", "!=", "~", "in"}
-ATOM_START_CMDS = {"frac", "sqrt", "binom", "dbinom", "tbinom", "begin", "{", "|"} | set(SYMBOL_CMDS) | FUNCTIONS \
-    | TEXT_CMDS | WRAP_CMDS
+ATOM_START_CMDS = (
+    {"frac", "sqrt", "binom", "dbinom", "tbinom", "begin", "{", "|"}
+    | set(SYMBOL_CMDS)
+    | FUNCTIONS
+    | TEXT_CMDS
+    | WRAP_CMDS
+)
 FUNC_LETTERS = set("fgh") | {"F", "G", "H", "P", "Q", "W"}
 
 
@@ -831,14 +1040,31 @@ def parse(s: str) -> Node:
 # ("people", "ways", "units") never make two answers differ.
 _UNIT_CANON = {}
 for _canon_name, _names in {
-    "mm": "mm millimeter millimeters millimetre millimetres", "cm": "cm centimeter centimeters centimetre centimetres",
-    "m": "m meter meters metre metres", "km": "km kilometer kilometers kilometre kilometres",
-    "in": "in inch inches", "ft": "ft foot feet", "yd": "yd yard yards", "mi": "mi mile miles",
-    "s": "s sec second seconds", "min": "min minute minutes", "h": "h hr hrs hour hours", "day": "day days",
-    "week": "week weeks", "month": "month months", "year": "year years", "g": "g gram grams",
-    "kg": "kg kilogram kilograms", "lb": "lb lbs pound pounds", "oz": "oz ounce ounces",
-    "dollar": "dollar dollars", "cent": "cent cents", "l": "l liter liters litre litres", "ml": "ml",
-    "gallon": "gallon gallons", "mph": "mph",
+    "mm": "mm millimeter millimeters millimetre millimetres",
+    "cm": "cm centimeter centimeters centimetre centimetres",
+    "m": "m meter meters metre metres",
+    "km": "km kilometer kilometers kilometre kilometres",
+    "in": "in inch inches",
+    "ft": "ft foot feet",
+    "yd": "yd yard yards",
+    "mi": "mi mile miles",
+    "s": "s sec second seconds",
+    "min": "min minute minutes",
+    "h": "h hr hrs hour hours",
+    "day": "day days",
+    "week": "week weeks",
+    "month": "month months",
+    "year": "year years",
+    "g": "g gram grams",
+    "kg": "kg kilogram kilograms",
+    "lb": "lb lbs pound pounds",
+    "oz": "oz ounce ounces",
+    "dollar": "dollar dollars",
+    "cent": "cent cents",
+    "l": "l liter liters litre litres",
+    "ml": "ml",
+    "gallon": "gallon gallons",
+    "mph": "mph",
 }.items():
     for _n in _names.split():
         _UNIT_CANON[_n] = _canon_name
@@ -855,7 +1081,7 @@ def unit_of(s: str) -> str | None:
     except ParseError:
         return None
     kept = _drop_units(tokens)
-    tail = tokens[len(kept):]
+    tail = tokens[len(kept) :]
     if not tail or tokens[: len(kept)] != kept:
         return None
     words = [t[1].lower() for t in tail if t[0] == "word"]
@@ -911,15 +1137,22 @@ def _strip_one_unit(out: list) -> bool:
                 depth -= 1
                 if depth == 0:
                     if j >= 2 and out[j - 1][0] == "cmd" and out[j - 1][1] in TEXT_CMDS:
-                        words = [t[1] for t in out[j + 1: -1]]
-                        if words and all(t[0] == "word" for t in out[j + 1: -1]) and _numberish(out[j - 2]) \
-                                and not (len(words) == 1 and words[0].lower() in CONNECTORS):
-                            del out[j - 1:]
+                        words = [t[1] for t in out[j + 1 : -1]]
+                        if (
+                            words
+                            and all(t[0] == "word" for t in out[j + 1 : -1])
+                            and _numberish(out[j - 2])
+                            and not (len(words) == 1 and words[0].lower() in CONNECTORS)
+                        ):
+                            del out[j - 1 :]
                             return True
                     return False
     return False
 
 
 def _numberish(tok: tuple[str, Any]) -> bool:
-    return tok[0] == "num" or tok in (("op", "}"), ("op", ")"), ("op", "]")) or (
-        tok[0] == "cmd" and tok[1] in ("pi", "infty"))
+    return (
+        tok[0] == "num"
+        or tok in (("op", "}"), ("op", ")"), ("op", "]"))
+        or (tok[0] == "cmd" and tok[1] in ("pi", "infty"))
+    )

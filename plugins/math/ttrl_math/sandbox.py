@@ -172,8 +172,14 @@ class Worker:
         return True
 
     # -- work
-    def canonicalize_many(self, answers: Sequence[str], choices: str | None = None, *,
-                          budget_s: float | None = None, skipped: list[int] | None = None) -> list[dict | None]:
+    def canonicalize_many(
+        self,
+        answers: Sequence[str],
+        choices: str | None = None,
+        *,
+        budget_s: float | None = None,
+        skipped: list[int] | None = None,
+    ) -> list[dict | None]:
         """Canonical infos for ``answers`` (``None`` for unreadable, timed-out or lost ones).
 
         ``budget_s`` bounds the whole call: once it is spent, the answer being parsed and all
@@ -204,8 +210,12 @@ class Worker:
                 self._rid += 1
                 rid = self._rid
                 try:
-                    req = json.dumps({"items": [answers[i] for i in todo], "choices": choices, "rid": rid},
-                                     ensure_ascii=True).encode("ascii") + b"\n"
+                    req = (
+                        json.dumps(
+                            {"items": [answers[i] for i in todo], "choices": choices, "rid": rid}, ensure_ascii=True
+                        ).encode("ascii")
+                        + b"\n"
+                    )
                 except (TypeError, ValueError, UnicodeError):
                     req = b""
                 if not req or not self._write(req, time.monotonic() + self.start_timeout_s):

@@ -69,8 +69,15 @@ class MathTask(KeyedTask):
     max_equivalence_checks = 4000
     _warned = False
 
-    def __init__(self, suffix: str | None = TTRL_SUFFIX, mode: str = "default", choices: Any = None,
-                 isolate: bool = True, timeout_s: float = 1.0, prompt_field: str | None = None) -> None:
+    def __init__(
+        self,
+        suffix: str | None = TTRL_SUFFIX,
+        mode: str = "default",
+        choices: Any = None,
+        isolate: bool = True,
+        timeout_s: float = 1.0,
+        prompt_field: str | None = None,
+    ) -> None:
         if suffix is not None and not isinstance(suffix, str):
             raise ConfigError(f"math: option 'suffix' must be a string, got {suffix!r}")
         if mode not in MODES:
@@ -149,8 +156,9 @@ class MathTask(KeyedTask):
                 # parsing, which the hard input limits still bound; say so once.
                 if not MathTask._warned:
                     MathTask._warned = True
-                    warnings.warn(f"math: worker subprocess unavailable ({exc}); parsing in-process", RuntimeWarning,
-                                  stacklevel=2)
+                    warnings.warn(
+                        f"math: worker subprocess unavailable ({exc}); parsing in-process", RuntimeWarning, stacklevel=2
+                    )
         deadline = time.monotonic() + limits.GROUP_PARSE_S
         here: list[dict | None] = []
         for i, a in enumerate(answers):

@@ -34,8 +34,10 @@ def _check_row(row: dict[str, Any], where: str) -> None:
         items = value if isinstance(value, list) else [value]
         for i, item in enumerate(items):
             if not isinstance(item, (str, bytes, dict)):
-                raise InputError(f"{where}: field {field!r}[{i}]: expected an image path, data URI or "
-                                 f"{{bytes, path}} record, got {type(item).__name__}")
+                raise InputError(
+                    f"{where}: field {field!r}[{i}]: expected an image path, data URI or "
+                    f"{{bytes, path}} record, got {type(item).__name__}"
+                )
 
 
 def _finish(rows: list[dict[str, Any]], base: Path, limit: int | None) -> list[dict[str, Any]]:
@@ -58,7 +60,11 @@ def load_visual_file(source: str, limit: int | None = None) -> list[dict[str, An
         raise ConfigError(f"visual_file: limit must be a positive integer, got {limit!r}")
     path = Path(source).expanduser()
     if not path.exists():
-        hint = " (hub datasets are not downloaded at run time: download the parquet/JSONL first)" if "/" in source and not source.startswith((".", "/")) else ""
+        hint = (
+            " (hub datasets are not downloaded at run time: download the parquet/JSONL first)"
+            if "/" in source and not source.startswith((".", "/"))
+            else ""
+        )
         raise InputError(f"{path}: file not found{hint}")
     base = path.resolve().parent
     suffix = path.suffix.lower()

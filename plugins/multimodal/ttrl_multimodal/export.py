@@ -54,16 +54,23 @@ def export_rows(task: Any, rows: Iterable[dict[str, Any]], out_dir: str | Path, 
                 img.save(p, format="PNG")
                 paths.append(str(p.resolve()))
             gold = task.gold_label(row)
-            line = {"prompt": messages, "images": paths, "answer": "" if gold is None else str(gold),
-                    "id": str(row.get("id", i)), "datasource": datasource}
+            line = {
+                "prompt": messages,
+                "images": paths,
+                "answer": "" if gold is None else str(gold),
+                "id": str(row.get("id", i)),
+                "datasource": datasource,
+            }
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     tmp.replace(target)
     return target
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ttrl_multimodal.export",
-                                description="Write an OpenRLHF 0.11 VLM prompt dataset from a ttrl-kit dataset.")
+    p = argparse.ArgumentParser(
+        prog="python -m ttrl_multimodal.export",
+        description="Write an OpenRLHF 0.11 VLM prompt dataset from a ttrl-kit dataset.",
+    )
     p.add_argument("--dataset", default="visual_synth", help="dataset loader (visual_synth, visual_file)")
     p.add_argument("--source", default="mixed", help="loader source: family or file")
     p.add_argument("--dataset-option", action="append", default=[], metavar="K=V")

@@ -26,16 +26,33 @@ MAX_ANSWER_CHARS = 200  # longer "answers" are prose, not something to vote on
 SHORT_WORDS = 6
 
 NUMBER_WORDS = {
-    "zero": 0, "none": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "none": 0,
+    "no": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
     "twenty": 20,
 }
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_ANSWER_IS = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)\s*(?:\*\*)?\s*([^\n]{1,200})", re.I
-)
+_ANSWER_IS = re.compile(r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=)\s*(?:\*\*)?\s*([^\n]{1,200})", re.I)
 _OPTION_MARK = re.compile(r"(?:\b(?:option|choice)\s+\(?([A-J])\)?(?![A-Za-z])|\(([A-J])\))")
 _LAST_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?:/\d+)?(?![\w])")
 
@@ -45,7 +62,8 @@ _CHOICE_WORD = re.compile(r"^(?:option|choice)\s*\(?([A-J])\)?[.)]?$", re.I)
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _FRACTION = re.compile(r"^([+-]?\d+)\s*/\s*(\d+)$")
 _COUNT_PHRASE = re.compile(
-    r"^(?:there\s+(?:are|is)\s+|i\s+(?:see|count)\s+)?([+-]?\d+(?:\.\d+)?|[a-z]+)(?:\s+[a-z]+){0,2}$")
+    r"^(?:there\s+(?:are|is)\s+|i\s+(?:see|count)\s+)?([+-]?\d+(?:\.\d+)?|[a-z]+)(?:\s+[a-z]+){0,2}$"
+)
 _MATHY = re.compile(r"\\[a-zA-Z]+|\^|_|\d\s*[a-z]\b|[a-z]\s*=|\d")
 _ARTICLES = {"a", "an", "the"}
 _NOT_COUNTS = {"one", "no", "none"}  # "the larger one", "no": words, not counts, inside a sentence
@@ -65,7 +83,7 @@ def _boxed_spans(text: str) -> list[str]:
                 depth -= 1
             i += 1
         if depth == 0:
-            out.append(text[m.end(): i - 1])
+            out.append(text[m.end() : i - 1])
     return out
 
 
@@ -79,7 +97,7 @@ def _last_tag(text: str, open_tag: str, close_tag: str) -> str | None:
     start = low.rfind(open_tag, 0, end)
     if start < 0:
         return None
-    return text[start + len(open_tag): end]
+    return text[start + len(open_tag) : end]
 
 
 def _drop_thinking(text: str) -> str:
@@ -142,8 +160,9 @@ def _extract(response: str, strict: bool) -> str | None:
     plain = body.strip()
     if len(plain.split()) <= SHORT_WORDS and len(plain) <= MAX_ANSWER_CHARS:
         # "The digit is 9." / "I see two circles": a short reply with exactly one number is that number.
-        numbers = _LAST_NUMBER.findall(plain) + [w for w in re.findall(r"[a-z]+", plain.lower())
-                                                 if w in NUMBER_WORDS and w not in _NOT_COUNTS]
+        numbers = _LAST_NUMBER.findall(plain) + [
+            w for w in re.findall(r"[a-z]+", plain.lower()) if w in NUMBER_WORDS and w not in _NOT_COUNTS
+        ]
         if len(numbers) == 1:
             return numbers[0]
         return _clean(plain) or None
@@ -177,7 +196,7 @@ def answer_kind(answer: str, *, answer_type: str = "auto", choices: str = "ABCDE
     "option b" -> "B").  ``answer_type`` forces one kind ("number", "choice", "text", "math");
     ``"auto"`` decides per answer, taking a lone capital letter from ``choices`` as an option.
     """
-    s = _clean(answer)[:MAX_ANSWER_CHARS + 1]
+    s = _clean(answer)[: MAX_ANSWER_CHARS + 1]
     if not s or len(s) > MAX_ANSWER_CHARS:
         return None
     want = answer_type

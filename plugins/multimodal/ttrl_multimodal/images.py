@@ -37,8 +37,14 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DECODED_PIXELS = 64_000_000
 
 
-def smart_resize(height: int, width: int, *, factor: int = FACTOR, min_pixels: int = DEFAULT_MIN_PIXELS,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+def smart_resize(
+    height: int,
+    width: int,
+    *,
+    factor: int = FACTOR,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> tuple[int, int]:
     """The ``(height, width)`` an image should be resized to before patching.
 
     Works in grid units of ``factor`` pixels: (1) round each side to the nearest unit (at
@@ -159,7 +165,7 @@ def open_image(spec: Any, *, base_dir: str | Path | None = None, where: str = "i
         if s.startswith(("http://", "https://")):
             raise InputError(f"{where}: remote image URLs are not fetched; download the image and use a path")
         if s.startswith("file://"):
-            s = s[len("file://"):]
+            s = s[len("file://") :]
         if not s:
             raise InputError(f"{where}: empty image path")
         path = Path(s).expanduser()
@@ -169,8 +175,13 @@ def open_image(spec: Any, *, base_dir: str | Path | None = None, where: str = "i
     raise InputError(f"{where}: expected an image path, bytes or image record, got {type(spec).__name__}")
 
 
-def fit_image(img: Image.Image, *, min_pixels: int = DEFAULT_MIN_PIXELS, max_pixels: int = DEFAULT_MAX_PIXELS,
-              where: str = "image") -> Image.Image:
+def fit_image(
+    img: Image.Image,
+    *,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    where: str = "image",
+) -> Image.Image:
     """RGB copy of ``img`` resized by :func:`smart_resize` (bicubic), ready for the processor.
 
     Resizing here rather than in the processor makes the token count of every image known and

@@ -25,13 +25,22 @@ def _visual_file(source: str, **options):
 
 @hookimpl
 def register_tasks(register):
-    register("multimodal", _task,
-             "vision-language questions (Qwen2-VL/2.5-VL): counts, option letters, LaTeX values, short phrases")
+    register(
+        "multimodal",
+        _task,
+        "vision-language questions (Qwen2-VL/2.5-VL): counts, option letters, LaTeX values, short phrases",
+    )
 
 
 @hookimpl
 def register_datasets(register):
-    register("visual_synth", _visual_synth,
-             "seeded offline pillow images: count the shapes, which is larger, read the digit (labels for reporting)")
-    register("visual_file", _visual_file,
-             "local JSONL/JSON/parquet rows with image paths, data URIs or {bytes,path} records (Geometry3K layout)")
+    register(
+        "visual_synth",
+        _visual_synth,
+        "seeded offline pillow images: count the shapes, which is larger, read the digit (labels for reporting)",
+    )
+    register(
+        "visual_file",
+        _visual_file,
+        "local JSONL/JSON/parquet rows with image paths, data URIs or {bytes,path} records (Geometry3K layout)",
+    )

@@ -95,13 +95,20 @@ def load_row_images(row: Mapping[str, Any], *, min_pixels: int, max_pixels: int,
     out = []
     for i, spec in enumerate(specs):
         where = f"{row_name(row)}: field 'images'[{i}]"
-        out.append(fit_image(open_image(spec, base_dir=row.get("_base_dir"), where=where),
-                             min_pixels=min_pixels, max_pixels=max_pixels, where=where))
+        out.append(
+            fit_image(
+                open_image(spec, base_dir=row.get("_base_dir"), where=where),
+                min_pixels=min_pixels,
+                max_pixels=max_pixels,
+                where=where,
+            )
+        )
     return out
 
 
-def build_messages(question: str, images: Sequence[Any], *, suffix: str = "", system: str | None = None,
-                   where: str = "row") -> list[dict[str, Any]]:
+def build_messages(
+    question: str, images: Sequence[Any], *, suffix: str = "", system: str | None = None, where: str = "row"
+) -> list[dict[str, Any]]:
     """One user turn (after an optional system turn) interleaving images and text."""
     text = question.strip()
     if suffix:
@@ -110,7 +117,9 @@ def build_messages(question: str, images: Sequence[Any], *, suffix: str = "", sy
     parts: list[dict[str, Any]] = []
     if n_markers:
         if n_markers != len(images):
-            raise InputError(f"{where}: the question has {n_markers} '<image>' markers but the row has {len(images)} images")
+            raise InputError(
+                f"{where}: the question has {n_markers} '<image>' markers but the row has {len(images)} images"
+            )
         pieces = _MARKER.split(text)
         for i, piece in enumerate(pieces):
             if piece.strip():

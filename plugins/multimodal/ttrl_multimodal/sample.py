@@ -26,8 +26,9 @@ from ttrl_kit.core.io import load_mapping, parse_options
 from ttrl_multimodal.task import VisualQATask
 
 
-def load_model(name: str, *, dtype: str = "float32", min_pixels: int | None = None,
-               max_pixels: int | None = None) -> tuple[Any, Any]:
+def load_model(
+    name: str, *, dtype: str = "float32", min_pixels: int | None = None, max_pixels: int | None = None
+) -> tuple[Any, Any]:
     """``(model, processor)`` for a local Qwen-VL folder or ``tiny:<family>``."""
     from ttrl_multimodal import vlm
 
@@ -46,7 +47,9 @@ def load_model(name: str, *, dtype: str = "float32", min_pixels: int | None = No
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ttrl_multimodal.sample", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="local Qwen2-VL/Qwen2.5-VL folder, or tiny:qwen2-vl / tiny:qwen2.5-vl")
+    p.add_argument(
+        "--model", required=True, help="local Qwen2-VL/Qwen2.5-VL folder, or tiny:qwen2-vl / tiny:qwen2.5-vl"
+    )
     p.add_argument("--dataset", default="visual_synth", help="dataset loader name (default visual_synth)")
     p.add_argument("--source", default="mixed", help="loader source: a family or a file (default mixed)")
     p.add_argument("--dataset-option", action="append", default=[], metavar="K=V")
@@ -83,10 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         with tmp.open("w", encoding="utf-8") as fh, tqdm(total=len(rows), desc="sampling", unit="q") as bar:
             for start in range(0, len(rows), a.batch_prompts):
-                chunk = rows[start:start + a.batch_prompts]
-                groups = vlm.sample_groups(model, proc, [task.build_prompt(r) for r in chunk], n=a.n,
-                                           max_new_tokens=a.max_new_tokens, temperature=a.temperature,
-                                           top_p=a.top_p, batch_prompts=a.batch_prompts)
+                chunk = rows[start : start + a.batch_prompts]
+                groups = vlm.sample_groups(
+                    model,
+                    proc,
+                    [task.build_prompt(r) for r in chunk],
+                    n=a.n,
+                    max_new_tokens=a.max_new_tokens,
+                    temperature=a.temperature,
+                    top_p=a.top_p,
+                    batch_prompts=a.batch_prompts,
+                )
                 for row, responses in zip(chunk, groups):
                     line = {"id": row["id"], "responses": responses}
                     gold = task.gold_label(row)

@@ -32,8 +32,12 @@ from ttrl_kit import ConfigError
 
 SHAPES = ("circle", "square", "triangle")
 COLOURS = {
-    "red": (220, 40, 40), "blue": (40, 80, 220), "green": (30, 160, 60), "orange": (240, 140, 20),
-    "purple": (140, 60, 180), "black": (20, 20, 20),
+    "red": (220, 40, 40),
+    "blue": (40, 80, 220),
+    "green": (30, 160, 60),
+    "orange": (240, 140, 20),
+    "purple": (140, 60, 180),
+    "black": (20, 20, 20),
 }
 
 
@@ -89,7 +93,7 @@ def _larger(r: random.Random, size: int, max_count: int, distractors: bool) -> t
     big_kind, small_kind = (kinds[0], kinds[1]) if big_first else (kinds[1], kinds[0])
     small_r = r.uniform(size * 0.06, size * 0.1)
     ratio = r.uniform(1.6, 3.0)  # true drawn-area ratio, so the answer is never a close call
-    big_r = (ratio * AREA_COEF[small_kind] * small_r ** 2 / AREA_COEF[big_kind]) ** 0.5
+    big_r = (ratio * AREA_COEF[small_kind] * small_r**2 / AREA_COEF[big_kind]) ** 0.5
     radii = [big_r, small_r] if big_first else [small_r, big_r]
     while True:
         centres = _place(r, size, radii)
@@ -132,7 +136,9 @@ def _digit(r: random.Random, size: int, max_count: int, distractors: bool) -> tu
 
 
 FAMILIES: dict[str, Callable[..., tuple[Image.Image, str, str, dict]]] = {
-    "count": _count, "larger": _larger, "digit": _digit,
+    "count": _count,
+    "larger": _larger,
+    "digit": _digit,
 }
 
 
@@ -147,9 +153,16 @@ def _png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def generate(family: str = "mixed", n: int = 32, seed: int = 0, size: int = 224, max_count: int = 6,
-             distractors: bool = True, image_dir: str | os.PathLike | None = None,
-             inline: bool = False) -> list[dict[str, Any]]:
+def generate(
+    family: str = "mixed",
+    n: int = 32,
+    seed: int = 0,
+    size: int = 224,
+    max_count: int = 6,
+    distractors: bool = True,
+    image_dir: str | os.PathLike | None = None,
+    inline: bool = False,
+) -> list[dict[str, Any]]:
     """``n`` questions, identical for the same arguments (images included, byte for byte)."""
     if family != "mixed" and family not in FAMILIES:
         raise ConfigError(f"visual_synth: unknown family {family!r}; known: mixed, {', '.join(FAMILIES)}")
@@ -188,9 +201,18 @@ def generate(family: str = "mixed", n: int = 32, seed: int = 0, size: int = 224,
                 tmp.write_bytes(data)
                 tmp.replace(path)
             image = str(path)
-        rows.append({"id": rid, "question": question, "images": [image], "answer": answer, "family": fam,
-                     "source": f"visual_synth/{fam}", "meta": meta,
-                     "image_sha1": hashlib.sha1(data).hexdigest()[:12]})
+        rows.append(
+            {
+                "id": rid,
+                "question": question,
+                "images": [image],
+                "answer": answer,
+                "family": fam,
+                "source": f"visual_synth/{fam}",
+                "meta": meta,
+                "image_sha1": hashlib.sha1(data).hexdigest()[:12],
+            }
+        )
     return rows
 
 
@@ -219,8 +241,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-distractors", action="store_true")
     a = p.parse_args(argv)
     try:
-        rows = generate(a.family, n=a.n, seed=a.seed, size=a.size, max_count=a.max_count,
-                        distractors=not a.no_distractors, image_dir=Path(a.out) / "images")
+        rows = generate(
+            a.family,
+            n=a.n,
+            seed=a.seed,
+            size=a.size,
+            max_count=a.max_count,
+            distractors=not a.no_distractors,
+            image_dir=Path(a.out) / "images",
+        )
         path = write_jsonl(rows, Path(a.out) / "data.jsonl")
     except (ConfigError, OSError) as exc:
         print(f"error: {exc}")

@@ -60,8 +60,12 @@ class _Delegate:
                     self.source = f"task:{self.task_name}"
                 except Exception as exc:  # absent or unbuildable: degrade, say so once
                     msg = " ".join(str(exc).split())[:300]
-                    log.warning("multimodal: %s answers use the built-in comparison because task %r is unavailable (%s)",
-                                self.kind, self.task_name, msg)
+                    log.warning(
+                        "multimodal: %s answers use the built-in comparison because task %r is unavailable (%s)",
+                        self.kind,
+                        self.task_name,
+                        msg,
+                    )
             return self._group
 
     def __call__(self, answers: Sequence[str | None]) -> AnswerClasses:
@@ -71,19 +75,24 @@ class _Delegate:
         try:
             return group(answers)
         except Exception as exc:  # a delegate bug must not take voting down
-            log.warning("multimodal: task %r failed while grouping (%s); built-in comparison used",
-                        self.task_name, " ".join(str(exc).split())[:200])
+            log.warning(
+                "multimodal: task %r failed while grouping (%s); built-in comparison used",
+                self.task_name,
+                " ".join(str(exc).split())[:200],
+            )
             return self.fallback(answers)
 
 
 def _builtin_numeric(answers: Sequence[str | None]) -> AnswerClasses:
     """Without the math task: exact rationals for plain numbers, whitespace-normalised text for LaTeX."""
+
     def key(a: str) -> Hashable | None:
         value = number_key(a)
         if value is not None:
             return ("n", value)
         text = " ".join(a.replace("$", "").split())
         return ("t", text) if text else None
+
     return group_by_key(answers, key)
 
 
@@ -108,10 +117,19 @@ class VisualQATask:
 
     name = "multimodal"
 
-    def __init__(self, prompt_style: str = "boxed", suffix: str | None = None, system: str | None = None,
-                 answer_type: str = "auto", strict: bool = False, min_pixels: int = DEFAULT_MIN_PIXELS,
-                 max_pixels: int = DEFAULT_MAX_PIXELS, max_images: int = 8, number_task: str | None = "math",
-                 choice_task: str | None = "text_cls") -> None:
+    def __init__(
+        self,
+        prompt_style: str = "boxed",
+        suffix: str | None = None,
+        system: str | None = None,
+        answer_type: str = "auto",
+        strict: bool = False,
+        min_pixels: int = DEFAULT_MIN_PIXELS,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_images: int = 8,
+        number_task: str | None = "math",
+        choice_task: str | None = "text_cls",
+    ) -> None:
         if prompt_style not in SUFFIXES:
             raise ConfigError(f"multimodal: unknown prompt_style {prompt_style!r}; known: {', '.join(SUFFIXES)}")
         if answer_type not in ANSWER_TYPES:
@@ -143,8 +161,9 @@ class VisualQATask:
         choices = row_choices(row)
         if choices:
             question = f"{question}\n{format_choices(choices)}"
-        images = load_row_images(row, min_pixels=self.min_pixels, max_pixels=self.max_pixels,
-                                 max_images=self.max_images)
+        images = load_row_images(
+            row, min_pixels=self.min_pixels, max_pixels=self.max_pixels, max_images=self.max_images
+        )
         return build_messages(question, images, suffix=self.suffix, system=self.system, where=row_name(row))
 
     def gold_label(self, row: Mapping[str, Any]) -> str | None:

@@ -65,9 +65,11 @@ def processor_class(family: str) -> type:
             save_processor(self, save_directory)
             return []
 
-        _SHIMS[family] = type(f"{base.__name__}NoVideo", (base,),
-                              {"check_argument_for_proper_class": check_argument_for_proper_class,
-                               "save_pretrained": save_pretrained})
+        _SHIMS[family] = type(
+            f"{base.__name__}NoVideo",
+            (base,),
+            {"check_argument_for_proper_class": check_argument_for_proper_class, "save_pretrained": save_pretrained},
+        )
     return _SHIMS[family]
 
 
@@ -78,15 +80,26 @@ def image_processor(min_pixels: int = DEFAULT_MIN_PIXELS, max_pixels: int = DEFA
     return Qwen2VLImageProcessorPil(size={"shortest_edge": int(min_pixels), "longest_edge": int(max_pixels)})
 
 
-def make_processor(family: str, tokenizer: Any, improc: Any = None, *, chat_template: str | None = None,
-                   min_pixels: int = DEFAULT_MIN_PIXELS, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
+def make_processor(
+    family: str,
+    tokenizer: Any,
+    improc: Any = None,
+    *,
+    chat_template: str | None = None,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Any:
     """A working processor from parts; left padding (generation pads prompts on the left)."""
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = "<|endoftext|>"
     template = chat_template or getattr(tokenizer, "chat_template", None) or QWEN2_VL_CHAT_TEMPLATE
-    return processor_class(family)(image_processor=improc or image_processor(min_pixels, max_pixels),
-                                   tokenizer=tokenizer, video_processor=None, chat_template=template)
+    return processor_class(family)(
+        image_processor=improc or image_processor(min_pixels, max_pixels),
+        tokenizer=tokenizer,
+        video_processor=None,
+        chat_template=template,
+    )
 
 
 def family_of(path_or_config: Any) -> str:
@@ -136,8 +149,10 @@ def load_processor(path: str | Path, *, min_pixels: int | None = None, max_pixel
         proc.tokenizer.padding_side = "left"
         return proc
     except Exception as exc:  # torchvision missing: build it from parts
-        log.info("AutoProcessor failed (%s); building the processor without a video processor",
-                 " ".join(str(exc).split())[:200])
+        log.info(
+            "AutoProcessor failed (%s); building the processor without a video processor",
+            " ".join(str(exc).split())[:200],
+        )
     tok = AutoTokenizer.from_pretrained(path)
     settings: dict[str, Any] = {}
     for name in ("preprocessor_config.json", "processor_config.json"):
@@ -167,8 +182,10 @@ def save_processor(proc: Any, path: str | Path) -> None:
     proc.tokenizer.save_pretrained(path)
     proc.image_processor.save_pretrained(path)
     (path / "chat_template.jinja").write_text(proc.chat_template, encoding="utf-8")
-    base = next((c.__name__ for c in type(proc).__mro__ if c.__name__ in ("Qwen2VLProcessor", "Qwen2_5_VLProcessor")),
-                type(proc).__name__)
+    base = next(
+        (c.__name__ for c in type(proc).__mro__ if c.__name__ in ("Qwen2VLProcessor", "Qwen2_5_VLProcessor")),
+        type(proc).__name__,
+    )
     (path / "processor_config.json").write_text(json.dumps({"processor_class": base}, indent=2), encoding="utf-8")
 
 
@@ -203,9 +220,14 @@ def byte_level_tokenizer() -> Any:
 
     alphabet = _bytes_to_unicode()
     vocab = {alphabet[b]: i for i, b in enumerate(range(256))}
-    tok = Qwen2Tokenizer(vocab=vocab, merges=[], unk_token=None,  # type: ignore[arg-type]  # typed str, None means no unk token
-                         bos_token=None,
-                         eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tok = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=[],
+        unk_token=None,  # type: ignore[arg-type]  # typed str, None means no unk token
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+    )
     tok.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS)})
     tok.eos_token = "<|im_end|>"
     tok.pad_token = "<|endoftext|>"
@@ -217,22 +239,45 @@ def tiny_config(family: str, tokenizer: Any, *, hidden: int = 64, layers: int = 
     """A Qwen-VL config small enough for CPU tests (about 0.2 M parameters with 263 tokens)."""
     cfg_cls = _classes(family)[0]
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-    text: dict[str, Any] = dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
-                num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                max_position_embeddings=4096, rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]},
-                bos_token_id=None, eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    text: dict[str, Any] = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]},
+        bos_token_id=None,
+        eos_token_id=ids["<|im_end|>"],
+        pad_token_id=ids["<|endoftext|>"],
+    )
     if family == "qwen2-vl":
         vision: dict[str, Any] = dict(depth=2, embed_dim=32, hidden_size=hidden, num_heads=2, mlp_ratio=2)
     else:
-        vision = dict(depth=2, hidden_size=32, intermediate_size=64, out_hidden_size=hidden, num_heads=2,
-                      window_size=112, fullatt_block_indexes=[1])
-    return cfg_cls(text_config=text, vision_config=vision, image_token_id=ids["<|image_pad|>"],
-                   video_token_id=ids["<|video_pad|>"], vision_start_token_id=ids["<|vision_start|>"],
-                   vision_end_token_id=ids["<|vision_end|>"], tie_word_embeddings=True)
+        vision = dict(
+            depth=2,
+            hidden_size=32,
+            intermediate_size=64,
+            out_hidden_size=hidden,
+            num_heads=2,
+            window_size=112,
+            fullatt_block_indexes=[1],
+        )
+    return cfg_cls(
+        text_config=text,
+        vision_config=vision,
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=True,
+    )
 
 
-def tiny_model(family: str = "qwen2.5-vl", *, seed: int = 0, min_pixels: int = 4 * 28 * 28,
-               max_pixels: int = 64 * 28 * 28) -> tuple[Any, Any]:
+def tiny_model(
+    family: str = "qwen2.5-vl", *, seed: int = 0, min_pixels: int = 4 * 28 * 28, max_pixels: int = 64 * 28 * 28
+) -> tuple[Any, Any]:
     """``(model, processor)``: a randomly initialised Qwen-VL built from a config, no hub."""
     import torch
 
@@ -257,9 +302,17 @@ def save_tiny(path: str | Path, family: str = "qwen2.5-vl", *, seed: int = 0) ->
 
 
 # -- sampling ------------------------------------------------------------------------------------
-def sample_groups(model: Any, processor: Any, prompts: Sequence[list[dict[str, Any]]], *, n: int = 4,
-                  max_new_tokens: int = 64, temperature: float = 1.0, top_p: float = 1.0,
-                  batch_prompts: int = 4) -> list[list[str]]:
+def sample_groups(
+    model: Any,
+    processor: Any,
+    prompts: Sequence[list[dict[str, Any]]],
+    *,
+    n: int = 4,
+    max_new_tokens: int = 64,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    batch_prompts: int = 4,
+) -> list[list[str]]:
     """``n`` sampled responses for each prompt (messages with PIL images), grouped by prompt.
 
     Prompts are batched (left-padded); the vision markers are suppressed so a sampled
@@ -270,7 +323,7 @@ def sample_groups(model: Any, processor: Any, prompts: Sequence[list[dict[str, A
     suppress = vision_token_ids(processor.tokenizer)
     out: list[list[str]] = []
     for start in range(0, len(prompts), batch_prompts):
-        chunk = prompts[start:start + batch_prompts]
+        chunk = prompts[start : start + batch_prompts]
         texts: list[str] = []
         images: list[Any] = []
         for msgs in chunk:
@@ -280,12 +333,19 @@ def sample_groups(model: Any, processor: Any, prompts: Sequence[list[dict[str, A
                     images.extend(p["image"] for p in m["content"] if p.get("type") == "image")
         enc = processor(text=texts, images=images or None, return_tensors="pt", padding=True)
         with torch.no_grad():
-            seqs = model.generate(**enc, do_sample=True, temperature=temperature, top_p=top_p,
-                                  max_new_tokens=max_new_tokens, num_return_sequences=n,
-                                  suppress_tokens=suppress, pad_token_id=processor.tokenizer.pad_token_id)
-        completions = processor.tokenizer.batch_decode(seqs[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            seqs = model.generate(
+                **enc,
+                do_sample=True,
+                temperature=temperature,
+                top_p=top_p,
+                max_new_tokens=max_new_tokens,
+                num_return_sequences=n,
+                suppress_tokens=suppress,
+                pad_token_id=processor.tokenizer.pad_token_id,
+            )
+        completions = processor.tokenizer.batch_decode(seqs[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
         for i in range(len(chunk)):
-            out.append(completions[i * n:(i + 1) * n])
+            out.append(completions[i * n : (i + 1) * n])
     return out
 
 

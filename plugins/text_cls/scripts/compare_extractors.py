@@ -44,7 +44,9 @@ def main(path: str, config: str = "configs/text_cls/rotten_tomatoes.yaml") -> No
     by_template = defaultdict(list)
     for _, obj in iter_jsonl(path):
         by_template[obj["template"]].append(obj)
-    print("| template | extractor | questions | k | avg@k | maj@k | macro-F1 samples | macro-F1 majority | abstain | accuracy when answering | differs |")
+    print(
+        "| template | extractor | questions | k | avg@k | maj@k | macro-F1 samples | macro-F1 majority | abstain | accuracy when answering | differs |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for tpl, rows in sorted(by_template.items()):
         for name, fn in (("text_cls", task.extract_answer), ("naive last word", naive)):
@@ -64,9 +66,11 @@ def main(path: str, config: str = "configs/text_cls/rotten_tomatoes.yaml") -> No
             s = classification_report(gold_s, pred_s, LABELS)
             m = classification_report(gold_m, pred_m, LABELS)
             k = len(rows[0]["responses"])
-            print(f"| {tpl} | {name} | {len(rows)} | {k} | {sum(avg) / len(avg):.3f} | {m.accuracy:.3f} | "
-                  f"{s.macro_f1:.3f} | {m.macro_f1:.3f} | {abst / total:.3f} | "
-                  f"{sum(g == p for g, p in zip(gold_s, pred_s)) / max(1, total - abst):.3f} | {diff / total:.3f} |")
+            print(
+                f"| {tpl} | {name} | {len(rows)} | {k} | {sum(avg) / len(avg):.3f} | {m.accuracy:.3f} | "
+                f"{s.macro_f1:.3f} | {m.macro_f1:.3f} | {abst / total:.3f} | "
+                f"{sum(g == p for g, p in zip(gold_s, pred_s)) / max(1, total - abst):.3f} | {diff / total:.3f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -25,11 +25,11 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "text_cls" / "rotten_tomatoes.jsonl"
 TEMPLATES = {
     "a": "Classify the sentiment of this movie review as positive or negative.\n\nReview: {text}\n\n"
-         "Answer with one word: positive or negative.",
+    "Answer with one word: positive or negative.",
     "b": "Review: {text}\nIs this movie review positive or negative?",
     "c": "What is the sentiment of the following movie review? Answer with positive or negative.\n\n{text}",
-    "d": "Movie review: \"{text}\"\nQuestion: Did the reviewer like the movie? Answer \"positive\" if they liked it "
-         "and \"negative\" if they did not.\nAnswer:",
+    "d": 'Movie review: "{text}"\nQuestion: Did the reviewer like the movie? Answer "positive" if they liked it '
+    'and "negative" if they did not.\nAnswer:',
 }
 K = 8
 
@@ -37,7 +37,9 @@ K = 8
 def main() -> None:
     # The plugin knows only the core, so the model directory is an argument; by default the
     # embedded engine's converted checkpoint (made on the first `ttrl-kit train`).
-    model_dir = sys.argv[1] if len(sys.argv) > 1 else str(Path.home() / ".cache" / "ttrl-kit" / "models" / "smollm2-135m")
+    model_dir = (
+        sys.argv[1] if len(sys.argv) > 1 else str(Path.home() / ".cache" / "ttrl-kit" / "models" / "smollm2-135m")
+    )
     out_path = sys.argv[2] if len(sys.argv) > 2 else "probe_out.jsonl"
     torch.set_num_threads(2)
     torch.manual_seed(0)
@@ -52,16 +54,30 @@ def main() -> None:
             t0 = time.time()
             corr, maj, abst = [], [], 0
             for i in range(0, len(rows), 8):
-                batch = rows[i:i + 8]
-                prompts = [tok.apply_chat_template([{"role": "user", "content": tpl.format(text=r["text"])}],
-                                                   tokenize=False, add_generation_prompt=True) for r in batch]
+                batch = rows[i : i + 8]
+                prompts = [
+                    tok.apply_chat_template(
+                        [{"role": "user", "content": tpl.format(text=r["text"])}],
+                        tokenize=False,
+                        add_generation_prompt=True,
+                    )
+                    for r in batch
+                ]
                 enc = tok(prompts, return_tensors="pt", padding=True)
                 with torch.inference_mode():
-                    g = model.generate(**enc, do_sample=True, temperature=0.8, top_p=1.0, top_k=0, max_new_tokens=24,
-                                       num_return_sequences=K, pad_token_id=tok.pad_token_id)
-                texts = tok.batch_decode(g[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                    g = model.generate(
+                        **enc,
+                        do_sample=True,
+                        temperature=0.8,
+                        top_p=1.0,
+                        top_k=0,
+                        max_new_tokens=24,
+                        num_return_sequences=K,
+                        pad_token_id=tok.pad_token_id,
+                    )
+                texts = tok.batch_decode(g[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
                 for j, r in enumerate(batch):
-                    resp = texts[j * K:(j + 1) * K]
+                    resp = texts[j * K : (j + 1) * K]
                     ans = []
                     for s in resp:
                         f = re.findall(r"\b(positive|negative)\b", s.lower())
@@ -73,9 +89,21 @@ def main() -> None:
                         if a:
                             c[a] = c.get(a, 0) + 1
                     maj.append((max(c, key=c.get) if c else None) == r["label"])
-                    out.write(json.dumps({"template": name, "id": r["id"], "gold": r["label"], "responses": resp}) + "\n")
-            print(name, "avg", sum(corr) / len(corr), "maj", sum(maj) / len(maj), "abstain", abst / len(corr),
-                  "t", round(time.time() - t0), flush=True)
+                    out.write(
+                        json.dumps({"template": name, "id": r["id"], "gold": r["label"], "responses": resp}) + "\n"
+                    )
+            print(
+                name,
+                "avg",
+                sum(corr) / len(corr),
+                "maj",
+                sum(maj) / len(maj),
+                "abstain",
+                abst / len(corr),
+                "t",
+                round(time.time() - t0),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-RT_PATH = (Path(os.environ.get("TTRL_SHARED_DATA", REPO / ".." / "shared" / "data")) / "text_cls" / "rotten_tomatoes.jsonl").resolve()
+RT_PATH = (
+    Path(os.environ.get("TTRL_SHARED_DATA", REPO / ".." / "shared" / "data")) / "text_cls" / "rotten_tomatoes.jsonl"
+).resolve()
 RT_CONFIG = REPO / "configs" / "text_cls" / "rotten_tomatoes.yaml"
 
 

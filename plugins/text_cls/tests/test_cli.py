@@ -11,8 +11,19 @@ from ttrl_text_cls.datasets import load_jsonl
 REPO = Path(__file__).resolve().parents[3]
 RT_CONFIG = REPO / "configs" / "text_cls" / "rotten_tomatoes.yaml"
 
-HOSTILE = ["", "   ", "\x00\x01\x02", "positive or negative", "{" * 5000, "A" * 50_000, "ñ" * 3000 + "?",
-           "<answer></answer>", "**", "\\boxed{", "not positive nor negative either way"]
+HOSTILE = [
+    "",
+    "   ",
+    "\x00\x01\x02",
+    "positive or negative",
+    "{" * 5000,
+    "A" * 50_000,
+    "ñ" * 3000 + "?",
+    "<answer></answer>",
+    "**",
+    "\\boxed{",
+    "not positive nor negative either way",
+]
 
 
 def _write_jsonl(path, rows):
@@ -26,8 +37,15 @@ def test_vote_with_rt_config_on_shared_data(tmp_path, rt_path, capsys):
     for i, r in enumerate(rows):
         right, wrong = r["label"], ("negative" if r["label"] == "positive" else "positive")
         # 3 votes for the gold label (as synonyms / in prose), 2 wrong, plus hostile junk
-        responses = [f"Sentiment: {right}.", f"**{right.upper()}**", f"I'd say it is {right}, not {wrong}.",
-                     wrong, f"The answer is {wrong}", HOSTILE[i % len(HOSTILE)], HOSTILE[(i + 5) % len(HOSTILE)]]
+        responses = [
+            f"Sentiment: {right}.",
+            f"**{right.upper()}**",
+            f"I'd say it is {right}, not {wrong}.",
+            wrong,
+            f"The answer is {wrong}",
+            HOSTILE[i % len(HOSTILE)],
+            HOSTILE[(i + 5) % len(HOSTILE)],
+        ]
         groups.append({"id": r["id"], "responses": responses, "gold": r["label"]})
     inp = _write_jsonl(tmp_path / "groups.jsonl", groups)
     out = tmp_path / "votes.jsonl"

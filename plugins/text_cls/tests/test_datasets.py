@@ -43,13 +43,37 @@ def _write(tmp_path, name, lines):
 @pytest.mark.parametrize(
     "lines,opts,fragment",
     [
-        ([json.dumps({"id": "a", "text": "ok", "label": "positive"}), json.dumps({"id": "b", "label": "negative"})], {}, ":2: missing field 'text'"),
-        ([json.dumps({"id": "a", "text": "  ", "label": "positive"})], {}, ":1: field 'text': expected a non-empty string"),
+        (
+            [json.dumps({"id": "a", "text": "ok", "label": "positive"}), json.dumps({"id": "b", "label": "negative"})],
+            {},
+            ":2: missing field 'text'",
+        ),
+        (
+            [json.dumps({"id": "a", "text": "  ", "label": "positive"})],
+            {},
+            ":1: field 'text': expected a non-empty string",
+        ),
         ([json.dumps({"text": "ok", "label": "positive"})], {}, ":1: missing field 'id'"),
-        ([json.dumps({"id": [1], "text": "ok", "label": "positive"})], {}, ":1: field 'id': expected a string or integer"),
+        (
+            [json.dumps({"id": [1], "text": "ok", "label": "positive"})],
+            {},
+            ":1: field 'id': expected a string or integer",
+        ),
         ([json.dumps({"id": "a", "text": "ok"})], {}, ":1: missing field 'label'"),
-        ([json.dumps({"id": "a", "text": "ok", "label": "meh"})], {"labels": ["positive", "negative"]}, ":1: field 'label': 'meh' is not one of"),
-        ([json.dumps({"id": "a", "text": "ok", "label": "positive"}), "", json.dumps({"id": "a", "text": "x", "label": "negative"})], {}, ":3: field 'id': duplicate id 'a' (first at "),
+        (
+            [json.dumps({"id": "a", "text": "ok", "label": "meh"})],
+            {"labels": ["positive", "negative"]},
+            ":1: field 'label': 'meh' is not one of",
+        ),
+        (
+            [
+                json.dumps({"id": "a", "text": "ok", "label": "positive"}),
+                "",
+                json.dumps({"id": "a", "text": "x", "label": "negative"}),
+            ],
+            {},
+            ":3: field 'id': duplicate id 'a' (first at ",
+        ),
         (["{not json"], {}, ":1: invalid JSON"),
     ],
 )
@@ -77,7 +101,10 @@ def test_unlabeled_rows_auto_ids_and_option_errors(tmp_path):
 
 def test_csv_and_tsv(tmp_path):
     p = tmp_path / "reviews.csv"
-    p.write_text('id,text,label\n1,"Great, moving film",positive\n2,"Line one\nline two",negative\n\n3,Dull,negative\n', encoding="utf-8")
+    p.write_text(
+        'id,text,label\n1,"Great, moving film",positive\n2,"Line one\nline two",negative\n\n3,Dull,negative\n',
+        encoding="utf-8",
+    )
     rows = load_auto(str(p))
     assert [(r["id"], r["label"]) for r in rows] == [("1", "positive"), ("2", "negative"), ("3", "negative")]
     assert rows[1]["text"] == "Line one\nline two"

@@ -117,7 +117,9 @@ def test_extract_returns_canonical_label_and_groups_by_it(task):
 
 
 def test_is_correct_uses_verbalizers_and_gold_map():
-    t = TextClassificationTask(verbalizers={"positive": ["fresh"], "negative": ["rotten"]}, gold_map={"1": "positive", "0": "negative"})
+    t = TextClassificationTask(
+        verbalizers={"positive": ["fresh"], "negative": ["rotten"]}, gold_map={"1": "positive", "0": "negative"}
+    )
     assert t.is_correct("positive", "fresh")
     assert t.is_correct("negative", "0")
     assert not t.is_correct("negative", "1")
@@ -141,7 +143,15 @@ def test_long_and_hostile_inputs_are_bounded(task):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(list("posneAB *_()\"'`:.,!?\n-") + ["positive", "negative", "not ", " or ", "answer", "**", "\\boxed{", "}", "(B)"]), max_size=40).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            list("posneAB *_()\"'`:.,!?\n-")
+            + ["positive", "negative", "not ", " or ", "answer", "**", "\\boxed{", "}", "(B)"]
+        ),
+        max_size=40,
+    ).map("".join)
+)
 def test_extraction_never_raises_and_stays_in_label_set(text):
     t = TextClassificationTask(labels=["positive", "negative"], letters=True)
     a = t.extract_answer(text)

@@ -59,7 +59,12 @@ def test_labels_from_comma_string_and_case_folding():
 def test_default_prompt_lists_labels():
     t = TextClassificationTask(labels=["positive", "negative"])
     msgs = t.build_prompt({"id": "1", "text": "  A fine film {with} braces.  "})
-    assert msgs == [{"role": "user", "content": DEFAULT_TEMPLATE.format(labels="positive, negative", text="A fine film {with} braces.")}]
+    assert msgs == [
+        {
+            "role": "user",
+            "content": DEFAULT_TEMPLATE.format(labels="positive, negative", text="A fine film {with} braces."),
+        }
+    ]
 
 
 def test_letter_prompt_lists_options_and_system_message():

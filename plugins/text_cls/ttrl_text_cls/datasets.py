@@ -23,8 +23,18 @@ from typing import Any
 from ttrl_kit import ConfigError, InputError
 from ttrl_kit.core.io import iter_jsonl
 
-_COMMON = {"text_field", "label_field", "id_field", "auto_id", "labels", "require_label", "offset", "limit",
-           "shuffle", "seed"}
+_COMMON = {
+    "text_field",
+    "label_field",
+    "id_field",
+    "auto_id",
+    "labels",
+    "require_label",
+    "offset",
+    "limit",
+    "shuffle",
+    "seed",
+}
 _CSV_ONLY = {"delimiter", "encoding"}
 _HUB_ONLY = {"config", "split", "revision", "cache_dir"}
 
@@ -107,13 +117,13 @@ def _check_row(row: dict[str, Any], where: str, spec: _Spec, fallback_id: str) -
         label = row.get(spec.label_field)
         if label is None:
             if spec.require_label:
-                raise InputError(f"{where}: missing field {spec.label_field!r} (set require_label: false for unlabeled rows)")
+                raise InputError(
+                    f"{where}: missing field {spec.label_field!r} (set require_label: false for unlabeled rows)"
+                )
         elif isinstance(label, bool) or not isinstance(label, (str, int)):
             raise InputError(f"{where}: field {spec.label_field!r}: expected a string or integer, got {_kind(label)}")
         elif spec.labels is not None and " ".join(str(label).lower().split()) not in spec.labels:
-            raise InputError(
-                f"{where}: field {spec.label_field!r}: {label!r} is not one of {sorted(spec.labels)}"
-            )
+            raise InputError(f"{where}: field {spec.label_field!r}: {label!r} is not one of {sorted(spec.labels)}")
     return out
 
 
@@ -223,11 +233,16 @@ def load_hub(source: str, **options: Any) -> list[dict[str, Any]]:
     split = options.get("split", "train")
     try:
         ds = datasets.load_dataset(
-            name, options.get("config"), split=split, revision=options.get("revision"),
+            name,
+            options.get("config"),
+            split=split,
+            revision=options.get("revision"),
             cache_dir=options.get("cache_dir"),
         )
     except Exception as exc:  # network, missing split, unknown name: one line
-        raise InputError(f"hub:{name} (split {split}): cannot load: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+        raise InputError(
+            f"hub:{name} (split {split}): cannot load: {type(exc).__name__}: {exc}".splitlines()[0]
+        ) from None
     names = None
     feat = getattr(ds, "features", {}).get(spec.label_field) if spec.label_field else None
     if feat is not None and hasattr(feat, "names"):
@@ -236,7 +251,11 @@ def load_hub(source: str, **options: Any) -> list[dict[str, Any]]:
     def rows() -> Iterator[tuple[str, dict[str, Any]]]:
         for idx, rec in enumerate(ds):
             row = dict(rec)
-            if names is not None and isinstance(row.get(spec.label_field), int) and 0 <= row[spec.label_field] < len(names):
+            if (
+                names is not None
+                and isinstance(row.get(spec.label_field), int)
+                and 0 <= row[spec.label_field] < len(names)
+            ):
                 row[spec.label_field] = names[row[spec.label_field]]
             where = f"hub:{name}/{split}:{idx}"
             yield where, _check_row(row, where, spec, f"{name}/{split}/{idx}")

@@ -203,7 +203,7 @@ class Extractor:
     def _letter_strong(text: str, start: int, end: int) -> bool:
         before = text[max(0, start - 12) : start]
         after = text[end : end + 2]
-        if before.endswith(("(", "[", "**", "*", "`", "\"", "“", "'", "{")):
+        if before.endswith(("(", "[", "**", "*", "`", '"', "“", "'", "{")):
             return True
         line_start = text.rfind("\n", 0, start) + 1
         if not text[line_start:start].strip(" \t*-#>") and after[:1] in (".", ")", ":"):
@@ -295,9 +295,7 @@ class Extractor:
                 labels = {self._answer_of(text, mentions, k) for k in inner}
                 labels.discard(None)
                 # Negated mentions inside the span ("**not negative**") are not answers.
-                if len(labels) == 1 and all(
-                    not mentions[k].negated or self._complement for k in inner
-                ):
+                if len(labels) == 1 and all(not mentions[k].negated or self._complement for k in inner):
                     lab = labels.pop()
                     if best is None or m.start(1) > best[0]:
                         best = (m.start(1), lab)

@@ -16,9 +16,7 @@ from typing import Any
 from ttrl_kit import ConfigError
 
 DEFAULT_TEMPLATE = (
-    "Classify the following text. Possible labels: {labels}.\n\n"
-    "Text: {text}\n\n"
-    "Answer with just the label."
+    "Classify the following text. Possible labels: {labels}.\n\nText: {text}\n\nAnswer with just the label."
 )
 """Default prompt for label mode: ``{labels}`` is the comma-separated label list."""
 

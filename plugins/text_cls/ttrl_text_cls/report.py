@@ -83,9 +83,11 @@ def run_report(run: Path, labels: Sequence[str] | None = None) -> dict[str, Any]
 
 
 def markdown(rep: dict[str, Any]) -> str:
-    lines = ["| phase | split | questions | k | avg@k | maj@k | macro-F1 (samples) | macro-F1 (majority) "
-             "| MCC (samples) | coverage | label entropy (samples) | top label share |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| phase | split | questions | k | avg@k | maj@k | macro-F1 (samples) | macro-F1 (majority) "
+        "| MCC (samples) | coverage | label entropy (samples) | top label share |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for phase, splits in rep["phases"].items():
         for split, m in splits.items():
             s, mj, d = m["samples"], m["majority"], m["sample_distribution"]
@@ -98,8 +100,10 @@ def markdown(rep: dict[str, Any]) -> str:
     for phase, splits in rep["phases"].items():
         for split, m in splits.items():
             s = m["samples"]
-            lines.append(f"Confusion of sampled answers, {phase} / {split} (rows gold, columns predicted "
-                         f"{', '.join(s['columns'])}): {s['confusion']}")
+            lines.append(
+                f"Confusion of sampled answers, {phase} / {split} (rows gold, columns predicted "
+                f"{', '.join(s['columns'])}): {s['confusion']}"
+            )
             for w in m["warnings"]:
                 lines.append(f"  - warning: {w}")
     return "\n".join(lines) + "\n"
@@ -126,8 +130,15 @@ def plot_confusions(rep: dict[str, Any], path: Path) -> Path | None:
         top = max((v for row in cm for v in row), default=0)
         for i, row in enumerate(cm):
             for j, v in enumerate(row):
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
-                        color="white" if top and v > top / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(v),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if top and v > top / 2 else "black",
+                )
         ax.set_title(f"{phase} / {split}\nacc {s['accuracy']:.2f}  macro-F1 {s['macro_f1']:.2f}", fontsize=9)
         ax.set_xlabel("predicted (sampled answers)", fontsize=8)
         ax.set_ylabel("gold", fontsize=8)
@@ -148,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.votes:
             recs = [obj for _, obj in iter_jsonl(args.votes)]
-            rep = {"labels": labels or ["positive", "negative"],
-                   "phases": {"votes": {"all": question_metrics(recs, labels or ["positive", "negative"])}}}
+            rep = {
+                "labels": labels or ["positive", "negative"],
+                "phases": {"votes": {"all": question_metrics(recs, labels or ["positive", "negative"])}},
+            }
             print(markdown(rep), end="")
             return 0
         if not args.run_dir:

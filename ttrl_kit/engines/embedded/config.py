@@ -231,11 +231,15 @@ def _type_ok(value: Any, hint: Any) -> tuple[bool, Any]:
 def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
     if data is None and prefix:
         # ``model: null`` must not quietly mean "the default model"
-        raise ConfigError(f"{where}: field {prefix.rstrip('.')!r}: expected a mapping, got null (omit the section for defaults)")
+        raise ConfigError(
+            f"{where}: field {prefix.rstrip('.')!r}: expected a mapping, got null (omit the section for defaults)"
+        )
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: field {prefix.rstrip('.') or 'top level'!r}: expected a mapping, got {type(data).__name__}")
+        raise ConfigError(
+            f"{where}: field {prefix.rstrip('.') or 'top level'!r}: expected a mapping, got {type(data).__name__}"
+        )
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not (cls is RunConfig and f.name == "source")}
     unknown = sorted(set(data) - set(fields))
@@ -329,7 +333,9 @@ def validate_static(cfg: RunConfig) -> None:
     if isinstance(tr.threads, int) and tr.threads > 4096:
         raise _err(cfg, "train.threads", f"expected at most 4096, got {tr.threads}")
     if not 0.0 < g.vllm_gpu_memory_utilization <= 1.0:
-        raise _err(cfg, "generation.vllm_gpu_memory_utilization", f"expected in (0, 1], got {g.vllm_gpu_memory_utilization}")
+        raise _err(
+            cfg, "generation.vllm_gpu_memory_utilization", f"expected in (0, 1], got {g.vllm_gpu_memory_utilization}"
+        )
     if cfg.eval.temperature is not None and not cfg.eval.temperature > 0:
         raise _err(cfg, "eval.temperature", f"expected > 0 or null, got {cfg.eval.temperature}")
     if cfg.eval.max_questions is not None and cfg.eval.max_questions < 1:
@@ -348,7 +354,11 @@ def validate_static(cfg: RunConfig) -> None:
     if cfg.checkpoint.every < 1:
         raise _err(cfg, "checkpoint.every", f"expected >= 1, got {cfg.checkpoint.every}")
     if cfg.checkpoint.keep < 2:
-        raise _err(cfg, "checkpoint.keep", f"expected >= 2 (a half-written newest checkpoint must leave one), got {cfg.checkpoint.keep}")
+        raise _err(
+            cfg,
+            "checkpoint.keep",
+            f"expected >= 2 (a half-written newest checkpoint must leave one), got {cfg.checkpoint.keep}",
+        )
     if cfg.eval.k < 1:
         raise _err(cfg, "eval.k", f"expected >= 1, got {cfg.eval.k}")
     if cfg.eval.batch_prompts < 1:
@@ -442,7 +452,8 @@ def check_world(cfg: RunConfig) -> None:
     per_step = cfg.train.prompts_per_step * cfg.ttrl.n_train
     if n > 1 and per_step % (cfg.train.micro_batch_size * n):
         raise _err(
-            cfg, "train.micro_batch_size",
+            cfg,
+            "train.micro_batch_size",
             f"{cfg.train.micro_batch_size} x {n} processes does not divide prompts_per_step x n_train = {per_step}",
         )
 

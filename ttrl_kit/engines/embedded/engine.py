@@ -38,7 +38,9 @@ def prepare_run(cfg: RunConfig) -> Prepared:
     scorer, warnings = build_scorer(cfg)
     check_engine_signals(cfg, scorer)
     d = cfg.data
-    rows = prepare(load_rows(d.dataset, d.source, d.options, cfg.source, "data."), scorer.task, d.id_field, cfg.source, "data.")
+    rows = prepare(
+        load_rows(d.dataset, d.source, d.options, cfg.source, "data."), scorer.task, d.id_field, cfg.source, "data."
+    )
     if len(rows) < cfg.train.prompts_per_step:
         raise ConfigError(
             f"{cfg.source}: field 'train.prompts_per_step': {cfg.train.prompts_per_step} prompts per step but the dataset "
@@ -47,7 +49,9 @@ def prepare_run(cfg: RunConfig) -> Prepared:
     heldout = None
     if d.heldout:
         h = d.heldout
-        hrows = load_rows(h.get("dataset", d.dataset), h.get("source", d.source), h.get("options", {}), cfg.source, "data.heldout.")
+        hrows = load_rows(
+            h.get("dataset", d.dataset), h.get("source", d.source), h.get("options", {}), cfg.source, "data.heldout."
+        )
         heldout = prepare(hrows, scorer.task, h.get("id_field", d.id_field), cfg.source, "data.heldout.")
     return Prepared(cfg=cfg, scorer=scorer, train_rows=rows, heldout_rows=heldout, warnings=warnings)
 
@@ -83,10 +87,20 @@ def _eval(cfg: RunConfig, loaded: Any, scorer: Any, rows: list[PreparedRow], des
     if e.max_questions is not None:
         rows = rows[: e.max_questions]
     return evaluate(
-        loaded.model, loaded.tokenizer, scorer, rows, k=e.k,
+        loaded.model,
+        loaded.tokenizer,
+        scorer,
+        rows,
+        k=e.k,
         temperature=e.temperature if e.temperature is not None else g.temperature,
-        top_p=g.top_p, top_k=g.top_k, max_new_tokens=g.max_completion_length,
-        batch_prompts=e.batch_prompts, dtype=cfg.model.dtype, fast=g.fast, seed=e.seed, desc=desc,
+        top_p=g.top_p,
+        top_k=g.top_k,
+        max_new_tokens=g.max_completion_length,
+        batch_prompts=e.batch_prompts,
+        dtype=cfg.model.dtype,
+        fast=g.fast,
+        seed=e.seed,
+        desc=desc,
     )
 
 
@@ -97,11 +111,20 @@ def eval_settings(cfg: RunConfig, model_name: str | None = None) -> dict[str, An
     e, g, d = cfg.eval, cfg.generation, cfg.data
     return {
         "model": {"name": model_name or cfg.model.name, "dtype": cfg.model.dtype},
-        "data": {"dataset": d.dataset, "source": d.source, "options": d.options, "id_field": d.id_field,
-                 "heldout": d.heldout},
+        "data": {
+            "dataset": d.dataset,
+            "source": d.source,
+            "options": d.options,
+            "id_field": d.id_field,
+            "heldout": d.heldout,
+        },
         "task": {"name": cfg.task.name, "options": cfg.task.options},
-        "sampling": {"temperature": e.temperature if e.temperature is not None else g.temperature,
-                     "top_p": g.top_p, "top_k": g.top_k, "max_new_tokens": g.max_completion_length},
+        "sampling": {
+            "temperature": e.temperature if e.temperature is not None else g.temperature,
+            "top_p": g.top_p,
+            "top_k": g.top_k,
+            "max_new_tokens": g.max_completion_length,
+        },
         "eval": {"k": e.k, "max_questions": e.max_questions, "batch_prompts": e.batch_prompts, "seed": e.seed},
     }
 
@@ -150,8 +173,10 @@ def baseline_source(cfg: RunConfig) -> tuple[RunDir, str] | None:
     try:
         theirs = json.loads(src.eval_settings_file(which).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise ConfigError(f"{field}: {src.eval_settings_file(which)} is missing or unreadable, so the baseline's "
-                          "settings cannot be checked") from None
+        raise ConfigError(
+            f"{field}: {src.eval_settings_file(which)} is missing or unreadable, so the baseline's "
+            "settings cannot be checked"
+        ) from None
     # JSON has no tuples: compare both sides after the same round trip
     ours = json.loads(json.dumps(eval_settings(cfg)))
     diff = _differences(theirs, ours)
@@ -164,8 +189,10 @@ def check_model_fields(cfg: RunConfig, model_name: str | None = None) -> None:
     """Resolve the model and build the LoRA config now (no weights loaded); errors name the field."""
     from ttrl_kit.engines.embedded import models
 
-    for field_name, check in (("model.name", lambda: models.check_model(model_name or cfg.model.name)),
-                              ("model.lora", lambda: models.peft_config(cfg.model.lora))):
+    for field_name, check in (
+        ("model.name", lambda: models.check_model(model_name or cfg.model.name)),
+        ("model.lora", lambda: models.peft_config(cfg.model.lora)),
+    ):
         try:
             check()
         except ConfigError as exc:
@@ -194,8 +221,9 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         import sys
 
         prev = rd.read_run_json().get("resumes", [])
-        rd.update_run_json(resumes=prev + [{"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                            "command": " ".join(sys.argv)}])
+        rd.update_run_json(
+            resumes=prev + [{"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": " ".join(sys.argv)}]
+        )
     if (rd.path / "summary.json").is_file() and rd.read_run_json().get("status") == "complete":
         log(f"{rd.path}: run already complete; nothing to do")
         import json
@@ -207,8 +235,12 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     log(f"torch threads: {threads} (train.threads={cfg.train.threads!r})")
     if main:
         busy = cfgmod.busy_cores()
-        rd.update_run_json(status="running", pid=__import__("os").getpid(), torch_threads=threads,
-                           busy_cores_at_start=None if busy is None else round(busy, 2))
+        rd.update_run_json(
+            status="running",
+            pid=__import__("os").getpid(),
+            torch_threads=threads,
+            busy_cores_at_start=None if busy is None else round(busy, 2),
+        )
 
     t0 = time.perf_counter()
     loaded = models.load_model(cfg.model.name, seed=cfg.train.seed)
@@ -241,23 +273,30 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         step = int(ckpt.name.split("-", 1)[1])
         dropped = rd.truncate_metrics(step) if main else 0
         spent_s = checkpoint_train_s(ckpt)
-        log(f"resuming from {ckpt} (step {step}; {dropped} metric lines after it dropped; "
-            f"{spent_s / 60:.1f} min of training already spent)")
+        log(
+            f"resuming from {ckpt} (step {step}; {dropped} metric lines after it dropped; "
+            f"{spent_s / 60:.1f} min of training already spent)"
+        )
     elif resume and main:
         rd.truncate_metrics(0)
         log("no complete checkpoint yet: training starts from step 0")
 
-    trainer, _reward, budget = build_trainer(cfg, loaded, to_trl_dataset(p.train_rows), p.scorer, rd.checkpoints,
-                                            rd.metrics, spent_s=spent_s)
+    trainer, _reward, budget = build_trainer(
+        cfg, loaded, to_trl_dataset(p.train_rows), p.scorer, rd.checkpoints, rd.metrics, spent_s=spent_s
+    )
     t_train = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
     train_s = time.perf_counter() - t_train
     global_step = trainer.state.global_step
     if not main:
         return {}  # rank 0 evaluates the trained model and writes the summary
-    rd.update_run_json(status="trained", train_s_this_process=round(train_s, 1),
-                       train_s_total=round(budget.elapsed(), 3), global_step=global_step,
-                       stopped_by_time_budget=budget.stopped_early)
+    rd.update_run_json(
+        status="trained",
+        train_s_this_process=round(train_s, 1),
+        train_s_total=round(budget.elapsed(), 3),
+        global_step=global_step,
+        stopped_by_time_budget=budget.stopped_early,
+    )
 
     model = trainer.accelerator.unwrap_model(trainer.model)
     loaded = models.LoadedModel(model=model, tokenizer=loaded.tokenizer, source=loaded.source)
@@ -267,7 +306,9 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
 
     after = _run_evals(cfg, loaded, p, "after") if cfg.eval.after else None
     if after:
-        _save_eval(rd, "after", after, eval_settings(cfg, str(rd.final_model) if cfg.checkpoint.save_final else "trained"))
+        _save_eval(
+            rd, "after", after, eval_settings(cfg, str(rd.final_model) if cfg.checkpoint.save_final else "trained")
+        )
     rd.update_run_json(wall_s_this_process=round(time.time() - t_start, 1))  # summary.json reports it
     summary = write_summary(rd, cfg)
     rd.update_run_json(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -289,15 +330,25 @@ def write_summary(rd: RunDir, cfg: RunConfig) -> dict[str, Any]:
     before, after = _load_eval(rd, "before"), _load_eval(rd, "after")
     rows = rd.read_metrics()
     k = cfg.eval.k
-    summary: dict[str, Any] = {"run_dir": str(rd.path), "model": cfg.model.name, "task": cfg.task.name,
-                               "estimator": cfg.estimator.name, "steps": rows[-1]["step"] if rows else 0, "k": k}
+    summary: dict[str, Any] = {
+        "run_dir": str(rd.path),
+        "model": cfg.model.name,
+        "task": cfg.task.name,
+        "estimator": cfg.estimator.name,
+        "steps": rows[-1]["step"] if rows else 0,
+        "k": k,
+    }
 
     def head(d: dict[str, Any] | None, split: str) -> dict[str, float] | None:
         if not d or split not in d:
             return None
         r = d[split]
-        return {"pass@1 (avg@k)": r["avg_at_k"], f"maj@{k}": r["maj_at_k"], f"pass@{k}": r["pass_at_k"],
-                "mean_length": r["mean_length"]}
+        return {
+            "pass@1 (avg@k)": r["avg_at_k"],
+            f"maj@{k}": r["maj_at_k"],
+            f"pass@{k}": r["pass_at_k"],
+            "mean_length": r["mean_length"],
+        }
 
     for split in ("test", "heldout"):
         b, a = head(before, split), head(after, split)
@@ -315,8 +366,12 @@ def write_summary(rd: RunDir, cfg: RunConfig) -> dict[str, Any]:
             "median_step_s": sorted(r.get("step_s") or 0.0 for r in rows)[len(rows) // 2],
             "estimate_share_mean": sum(shares) / len(shares) if shares else None,
             "estimate_share_max": max(shares) if shares else None,
-            "first": {k2: rows[0].get(k2) for k2 in ("reward_mean", "label_accuracy", "majority_ratio", "answer_entropy")},
-            "last": {k2: rows[-1].get(k2) for k2 in ("reward_mean", "label_accuracy", "majority_ratio", "answer_entropy")},
+            "first": {
+                k2: rows[0].get(k2) for k2 in ("reward_mean", "label_accuracy", "majority_ratio", "answer_entropy")
+            },
+            "last": {
+                k2: rows[-1].get(k2) for k2 in ("reward_mean", "label_accuracy", "majority_ratio", "answer_entropy")
+            },
         }
     run = rd.read_run_json()
     summary["wall_s"] = run.get("wall_s_this_process")
@@ -329,8 +384,12 @@ def write_summary(rd: RunDir, cfg: RunConfig) -> dict[str, Any]:
         if split in summary:
             e = summary[split]
             strip = lambda d: {kk: v for kk, v in d.items() if kk != "mean_length"} if d else None  # noqa: E731
-            p = plot_before_after(strip(e["before"]), strip(e["after"]), rd.plots / f"eval_{split}.png",
-                                  f"{cfg.model.name} on {split} questions (k={k})")
+            p = plot_before_after(
+                strip(e["before"]),
+                strip(e["after"]),
+                rd.plots / f"eval_{split}.png",
+                f"{cfg.model.name} on {split} questions (k={k})",
+            )
             if p:
                 plots.append(p)
     rd.write_atomic(rd.path / "summary.md", summary_markdown(summary, cfg, plots, rd))
@@ -344,9 +403,11 @@ def _fmt(v: Any) -> str:
 def summary_markdown(s: dict[str, Any], cfg: RunConfig, plots: list[Path], rd: RunDir) -> str:
     k = s["k"]
     lines = [f"# TTRL run: {cfg.model.name} / task {cfg.task.name} / estimator {cfg.estimator.name}", ""]
-    lines.append(f"Dataset `{cfg.data.dataset}` source `{cfg.data.source}`, {s['steps']} optimizer steps, "
-                 f"{cfg.train.prompts_per_step} prompts x {cfg.ttrl.n_train} trained samples per step "
-                 f"(n_votes {cfg.ttrl.n_votes}), lr {cfg.train.learning_rate}, beta {cfg.train.beta}.")
+    lines.append(
+        f"Dataset `{cfg.data.dataset}` source `{cfg.data.source}`, {s['steps']} optimizer steps, "
+        f"{cfg.train.prompts_per_step} prompts x {cfg.ttrl.n_train} trained samples per step "
+        f"(n_votes {cfg.ttrl.n_votes}), lr {cfg.train.learning_rate}, beta {cfg.train.beta}."
+    )
     lines.append("Labels were used only for the numbers below, never for training.")
     lines.append("")
     for split in ("test", "heldout"):
@@ -364,16 +425,23 @@ def summary_markdown(s: dict[str, Any], cfg: RunConfig, plots: list[Path], rd: R
         lines.append("")
     t = s.get("training")
     if t:
-        lines += ["## training", "",
-                  f"- steps {t['steps']}, training time {t['train_time_s']:.0f} s (median step {t['median_step_s']:.1f} s)",
-                  f"- estimator share of step time: mean {_fmt(t['estimate_share_mean'])}, max {_fmt(t['estimate_share_max'])} (target < 0.02)",
-                  f"- first step: {t['first']}", f"- last step: {t['last']}", ""]
+        lines += [
+            "## training",
+            "",
+            f"- steps {t['steps']}, training time {t['train_time_s']:.0f} s (median step {t['median_step_s']:.1f} s)",
+            f"- estimator share of step time: mean {_fmt(t['estimate_share_mean'])}, max {_fmt(t['estimate_share_max'])} (target < 0.02)",
+            f"- first step: {t['first']}",
+            f"- last step: {t['last']}",
+            "",
+        ]
     for p in plots:
         lines.append(f"![{p.stem}]({p.relative_to(rd.path)})")
     return "\n".join(lines) + "\n"
 
 
-def evaluate_only(cfg: RunConfig, model_name: str | None = None, out: str | Path | None = None, log=print) -> dict[str, Any]:
+def evaluate_only(
+    cfg: RunConfig, model_name: str | None = None, out: str | Path | None = None, log=print
+) -> dict[str, Any]:
     """``ttrl-kit eval``: before-style numbers for a model without training."""
     import torch
 

@@ -84,8 +84,17 @@ def sample(
     import torch
 
     if vision.is_processor(tokenizer):  # image-text model: images go through the processor (vision.py)
-        return vision.sample(model, tokenizer, prompts, n, temperature=temperature, top_p=top_p, top_k=top_k,
-                             max_new_tokens=max_new_tokens, dtype=dtype)
+        return vision.sample(
+            model,
+            tokenizer,
+            prompts,
+            n,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            max_new_tokens=max_new_tokens,
+            dtype=dtype,
+        )
 
     texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
     enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
@@ -99,8 +108,15 @@ def sample(
 
             with _autocast(dtype):
                 gen = generate_ids(
-                    model, enc["input_ids"], enc["attention_mask"], n=n, temperature=temperature, top_p=top_p,
-                    top_k=top_k, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                    model,
+                    enc["input_ids"],
+                    enc["attention_mask"],
+                    n=n,
+                    temperature=temperature,
+                    top_p=top_p,
+                    top_k=top_k,
+                    max_new_tokens=max_new_tokens,
+                    pad_token_id=tokenizer.pad_token_id,
                     eos_token_id=tokenizer.eos_token_id,
                 )
         else:
@@ -116,7 +132,7 @@ def sample(
                     pad_token_id=tokenizer.pad_token_id,
                     eos_token_id=tokenizer.eos_token_id,
                 )
-            gen = out[:, enc["input_ids"].shape[1]:]
+            gen = out[:, enc["input_ids"].shape[1] :]
     finally:
         if was_training:
             model.train()
@@ -126,8 +142,8 @@ def sample(
         # pad == eos for SmolLM2: the completion ends at the FIRST eos, not at the last non-pad.
         lengths.append(row.index(eos) + 1 if eos in row else len(row))
     decoded = tokenizer.batch_decode(gen, skip_special_tokens=True)
-    texts_out = [decoded[i * n:(i + 1) * n] for i in range(len(prompts))]
-    lens_out = [lengths[i * n:(i + 1) * n] for i in range(len(prompts))]
+    texts_out = [decoded[i * n : (i + 1) * n] for i in range(len(prompts))]
+    lens_out = [lengths[i * n : (i + 1) * n] for i in range(len(prompts))]
     return texts_out, lens_out
 
 
@@ -166,10 +182,17 @@ def evaluate(
     questions: list[QuestionResult] = []
     bar = tqdm(total=len(rows), desc=desc, unit="q", disable=not progress)
     for start in range(0, len(rows), batch_prompts):
-        chunk = rows[start:start + batch_prompts]
+        chunk = rows[start : start + batch_prompts]
         texts, lens = sample(
-            model, tokenizer, [r.prompt for r in chunk], k,
-            temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens, dtype=dtype,
+            model,
+            tokenizer,
+            [r.prompt for r in chunk],
+            k,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            max_new_tokens=max_new_tokens,
+            dtype=dtype,
             fast=fast,
         )
         for r, resp, ln in zip(chunk, texts, lens):
@@ -185,10 +208,17 @@ def evaluate(
             if counts and max(counts) > 0:
                 best = max(counts)
                 majority = res.classes.representatives[counts.index(best)]
-            questions.append(QuestionResult(
-                id=r.id, gold=r.gold, answers=list(res.answers), correct=correct, majority=majority,
-                maj_correct=bool(maj), mean_length=sum(ln) / len(ln),
-            ))
+            questions.append(
+                QuestionResult(
+                    id=r.id,
+                    gold=r.gold,
+                    answers=list(res.answers),
+                    correct=correct,
+                    majority=majority,
+                    maj_correct=bool(maj),
+                    mean_length=sum(ln) / len(ln),
+                )
+            )
         bar.update(len(chunk))
     bar.close()
     n = len(questions)
@@ -196,5 +226,13 @@ def evaluate(
     maj = sum(1.0 for q in questions if q.maj_correct) / n if n else 0.0
     pk = sum(metrics.pass_at_k(k, sum(q.correct), k) for q in questions) / n if n else 0.0
     mlen = sum(q.mean_length for q in questions) / n if n else 0.0
-    return EvalResult(k=k, n_questions=n, avg_at_k=avg, maj_at_k=maj, pass_at_k=pk, mean_length=mlen,
-                      seconds=time.perf_counter() - t0, questions=questions)
+    return EvalResult(
+        k=k,
+        n_questions=n,
+        avg_at_k=avg,
+        maj_at_k=maj,
+        pass_at_k=pk,
+        mean_length=mlen,
+        seconds=time.perf_counter() - t0,
+        questions=questions,
+    )

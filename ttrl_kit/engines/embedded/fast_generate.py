@@ -31,8 +31,9 @@ class InverseCdfSampler:
     """A ``LogitsProcessor`` that samples the next token and returns scores that are 0 at the
     drawn token and -inf elsewhere (so greedy decoding emits exactly the draw)."""
 
-    def __init__(self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, generator: torch.Generator | None = None
+    ) -> None:
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.temperature = temperature
@@ -126,11 +127,19 @@ def generate_ids(
         input_ids = input_ids.repeat_interleave(n, dim=0)
         attention_mask = attention_mask.repeat_interleave(n, dim=0)
     gc = GenerationConfig(
-        do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=pad_token_id, eos_token_id=eos_token_id,
-        num_beams=1, cache_implementation="static" if static_cache else None,
+        do_sample=False,
+        max_new_tokens=max_new_tokens,
+        pad_token_id=pad_token_id,
+        eos_token_id=eos_token_id,
+        num_beams=1,
+        cache_implementation="static" if static_cache else None,
     )
     sampler = InverseCdfSampler(temperature=temperature, top_k=top_k, top_p=top_p)
     with torch.no_grad():
-        out = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=gc,
-                             logits_processor=LogitsProcessorList([sampler]))
-    return out[:, input_ids.shape[1]:]
+        out = model.generate(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            generation_config=gc,
+            logits_processor=LogitsProcessorList([sampler]),
+        )
+    return out[:, input_ids.shape[1] :]

@@ -29,11 +29,12 @@ backbone attribute or output embeddings) goes to TRL's own implementation unchan
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
-from trl import GRPOTrainer
+from trl import GRPOConfig, GRPOTrainer
 from trl.trainer.utils import split_tensor_dict
 
 
@@ -54,7 +55,7 @@ def sort_by_length(batch: dict[str, Any]) -> dict[str, Any]:
     order = torch.argsort(lengths, stable=True)
 
     def permute(v: Any) -> Any:
-        if v is None or isinstance(v, torch.Tensor) and v.ndim == 0:
+        if v is None or (isinstance(v, torch.Tensor) and v.ndim == 0):
             return v
         if isinstance(v, torch.Tensor):
             return v[order.to(v.device)]
@@ -94,8 +95,8 @@ def compact_logps(
     # hidden[:, c] predicts token column lo + c + 1; only completion columns (>= first) are scored.
     start = max(first - lo - 1, 0)
     hidden = hidden[:, start:-1]
-    labels = ids[:, start + 1:]
-    mask = am[:, start + 1:].bool()
+    labels = ids[:, start + 1 :]
+    mask = am[:, start + 1 :].bool()
     with ctx():
         logits = head(hidden[mask])
     logits = logits.float()
@@ -132,22 +133,44 @@ class LeanGRPOTrainer(GRPOTrainer):
             return None
         return _backbone_and_head(self.accelerator.unwrap_model(model))
 
-    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
-                                           compute_entropy=False, compute_aux_loss=False, **extra):
+    def _get_per_token_logps_and_entropies(
+        self,
+        model,
+        input_ids,
+        attention_mask,
+        logits_to_keep,
+        batch_size=None,
+        compute_entropy=False,
+        compute_aux_loss=False,
+        **extra,
+    ):
         parts = self._lean_applies(model, compute_aux_loss, extra)
         if parts is None:
             return super()._get_per_token_logps_and_entropies(
-                model, input_ids, attention_mask, logits_to_keep, batch_size=batch_size,
-                compute_entropy=compute_entropy, compute_aux_loss=compute_aux_loss, **extra)
+                model,
+                input_ids,
+                attention_mask,
+                logits_to_keep,
+                batch_size=batch_size,
+                compute_entropy=compute_entropy,
+                compute_aux_loss=compute_aux_loss,
+                **extra,
+            )
         backbone, head = parts
         entropy_grad = float(getattr(self.args, "entropy_coef", 0.0) or 0.0) != 0.0
         batch_size = batch_size or input_ids.size(0)
         logps, ents = [], []
         for s in range(0, input_ids.size(0), batch_size):
             lp, ent = compact_logps(
-                backbone, head, input_ids[s:s + batch_size], attention_mask[s:s + batch_size], logits_to_keep,
-                temperature=self.temperature, autocast=self.accelerator.autocast,
-                compute_entropy=compute_entropy, entropy_grad=entropy_grad,
+                backbone,
+                head,
+                input_ids[s : s + batch_size],
+                attention_mask[s : s + batch_size],
+                logits_to_keep,
+                temperature=self.temperature,
+                autocast=self.accelerator.autocast,
+                compute_entropy=compute_entropy,
+                entropy_grad=entropy_grad,
             )
             logps.append(lp)
             if ent is not None:
@@ -157,21 +180,22 @@ class LeanGRPOTrainer(GRPOTrainer):
     def _prepare_inputs(self, generation_batch: Any) -> Any:
         """TRL's buffering of one generation batch into micro-batches, cut from a length-sorted
         batch instead of a shuffled one (text-only batches; anything else is TRL's path)."""
-        if not (self.lean and self.model.training):
+        if not (self.lean and self.model is not None and self.model.training):
             return super()._prepare_inputs(generation_batch)
-        every = self.args.steps_per_generation * self.num_iterations
+        steps = int(cast("GRPOConfig", self.args).steps_per_generation or 1)  # GRPOConfig fills it in
+        every = steps * self.num_iterations
         if self._step % every == 0 or self._buffered_inputs is None:
             batch = self._generate_and_score_completions(generation_batch)
             if batch.get("pixel_values") is not None:  # images: TRL's own order of operations
                 from trl.trainer.grpo_trainer import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
                 from trl.trainer.utils import shuffle_sequence_dict
 
-                batch = shuffle_sequence_dict(split_pixel_values_by_grid(batch))
-                self._buffered_inputs = [unsplit_pixel_values_by_grid(b)
-                                         for b in split_tensor_dict(batch, self.args.steps_per_generation)]
+                shuffled: Any = shuffle_sequence_dict(cast(Any, split_pixel_values_by_grid(batch)))
+                buffered: Any = [unsplit_pixel_values_by_grid(cast(Any, b)) for b in split_tensor_dict(shuffled, steps)]
             else:
-                self._buffered_inputs = split_tensor_dict(sort_by_length(batch), self.args.steps_per_generation)
-        return self._buffered_inputs[self._step % self.args.steps_per_generation]
+                buffered = split_tensor_dict(sort_by_length(batch), steps)
+            self._buffered_inputs = buffered
+        return cast(Any, self._buffered_inputs)[self._step % steps]
 
     #: Sample with a bf16 copy of the policy and inverse-CDF sampling (fast_generate.py);
     #: False = TRL's ``generate`` call on the trained model itself.
@@ -185,8 +209,9 @@ class LeanGRPOTrainer(GRPOTrainer):
         continuous batching, images and tools keep TRL's path)."""
         plain = not (self.use_vllm or getattr(self, "use_transformers_continuous_batching", False))
         if not (self.fast_generation and plain and images is None and not multimodal_fields):
-            return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
-                                                 has_tool_images=has_tool_images)
+            return super()._generate_single_turn(
+                prompt_ids, images, multimodal_fields, num_generations, has_tool_images=has_tool_images
+            )
         from trl.trainer.utils import pad
 
         from ttrl_kit.engines.embedded.fast_generate import GenerationCopy, generate_ids
@@ -203,9 +228,15 @@ class LeanGRPOTrainer(GRPOTrainer):
         capture = getattr(self, "signal_capture", None)
         with capture.on(gen_model) if capture is not None and gen_model is not policy else contextlib.nullcontext():
             out = generate_ids(
-                gen_model, input_ids, attention_mask, temperature=self.temperature, top_p=self.top_p,
-                top_k=self.top_k or 0, max_new_tokens=self.max_completion_length,
-                pad_token_id=self._tokenizer.pad_token_id, eos_token_id=self.eos_token_ids,
+                gen_model,
+                input_ids,
+                attention_mask,
+                temperature=self.temperature,
+                top_p=self.top_p,
+                top_k=self.top_k or 0,
+                max_new_tokens=int(self.max_completion_length or 0),
+                pad_token_id=self._tokenizer.pad_token_id,
+                eos_token_id=self.eos_token_ids,
                 static_cache=self.static_cache,
             )
         eos = torch.tensor(self.eos_token_ids, device=out.device)

@@ -14,7 +14,8 @@ optimizer's moments are restored from the checkpoint as usual).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -33,7 +34,7 @@ class MasterWeightsAdamW(torch.optim.AdamW):
         self._synced = False
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Any = None) -> Any:
         if not self._synced:  # the model's weights may have been loaded (resume) after __init__
             self.sync_from_model()
         for p, m in zip(self.model_params, self.masters):

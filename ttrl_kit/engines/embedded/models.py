@@ -212,7 +212,13 @@ def peft_config(lora: dict[str, Any] | None) -> Any:
         return None
     from peft import LoraConfig
 
-    opts: dict[str, Any] = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "target_modules": "all-linear", "task_type": "CAUSAL_LM"}
+    opts: dict[str, Any] = {
+        "r": 16,
+        "lora_alpha": 32,
+        "lora_dropout": 0.0,
+        "target_modules": "all-linear",
+        "task_type": "CAUSAL_LM",
+    }
     opts.update(lora)
     try:
         return LoraConfig(**opts)
@@ -228,7 +234,9 @@ def check_model(name: Any) -> str:
     directory with a ``config.json``; a hub id must have its config in the local cache or be
     downloadable now (transformers fetches just ``config.json``)."""
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"model: expected a model name (smollm2-135m, tiny-random, a directory or a hub id), got {name!r}")
+        raise ConfigError(
+            f"model: expected a model name (smollm2-135m, tiny-random, a directory or a hub id), got {name!r}"
+        )
     if name == "tiny-random":
         return name
     if name == "smollm2-135m":
@@ -260,6 +268,7 @@ def check_model(name: Any) -> str:
         raise
     except Exception as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
-        raise ConfigError(f"model {name!r}: not a built-in, not a local directory, "
-                          f"and not loadable from the hub: {first}") from None
+        raise ConfigError(
+            f"model {name!r}: not a built-in, not a local directory, and not loadable from the hub: {first}"
+        ) from None
     return name

@@ -60,7 +60,9 @@ def plot_training(rows: Sequence[dict[str, Any]], out: Path) -> Path | None:
     return out
 
 
-def plot_before_after(before: dict[str, float] | None, after: dict[str, float] | None, out: Path, title: str) -> Path | None:
+def plot_before_after(
+    before: dict[str, float] | None, after: dict[str, float] | None, out: Path, title: str
+) -> Path | None:
     """Grouped bars: pass@1 (avg@k), maj@k, pass@k before vs after training."""
     if not before and not after:
         return None

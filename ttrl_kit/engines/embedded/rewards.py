@@ -51,6 +51,13 @@ class GroupReward(TTRLReward):
             raise ValueError(f"n_votes={n_votes} < n_train={n_train}")
         if n_votes > n_train and extra_votes is None:
             raise ValueError("n_votes > n_train needs an extra_votes generator")
-        super().__init__(scorer=scorer, id_column=id_column, gold_column=gold_column, num_generations=n_train,
-                         n_votes=n_votes, extra_votes=extra_votes, signals=signals)
+        super().__init__(
+            scorer=scorer,
+            id_column=id_column,
+            gold_column=gold_column,
+            num_generations=n_train,
+            n_votes=n_votes,
+            extra_votes=extra_votes,
+            signals=signals,
+        )
         self.n_train = n_train

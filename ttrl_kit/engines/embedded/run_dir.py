@@ -1,17 +1,17 @@
 """The self-describing run directory.
 
-    RUN/
-      config.yaml        resolved config (everything --resume needs)
-      run.json           versions, model source, command, status, timings
-      metrics.jsonl      one line per optimizer step
-      eval_before.json   avg@k / maj@k / pass@k before training (+ eval_before_questions.jsonl,
-                         and eval_before_settings.json: what the numbers depend on)
-      eval_after.json    the same after training
-      summary.json       before/after side by side, target check
-      summary.md         the same for people
-      plots/*.png        training curves and before/after bars
-      checkpoints/checkpoint-N/   TRL checkpoints (model, optimizer, RNG, trainer state)
-      final_model/       trained weights + tokenizer (if checkpoint.save_final)
+RUN/
+  config.yaml        resolved config (everything --resume needs)
+  run.json           versions, model source, command, status, timings
+  metrics.jsonl      one line per optimizer step
+  eval_before.json   avg@k / maj@k / pass@k before training (+ eval_before_questions.jsonl,
+                     and eval_before_settings.json: what the numbers depend on)
+  eval_after.json    the same after training
+  summary.json       before/after side by side, target check
+  summary.md         the same for people
+  plots/*.png        training curves and before/after bars
+  checkpoints/checkpoint-N/   TRL checkpoints (model, optimizer, RNG, trainer state)
+  final_model/       trained weights + tokenizer (if checkpoint.save_final)
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ class SignalCapture:
         prompt = kwargs.get("input_ids", args[0] if args else None)
         if seqs is None or prompt is None:
             return out
-        gen = seqs[:, prompt.shape[1]:]
+        gen = seqs[:, prompt.shape[1] :]
         steps = gen.shape[1]
         t0 = time.perf_counter()
         if "logprob" in cols and state["prev"] is not None and steps > 0:

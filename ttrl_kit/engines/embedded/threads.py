@@ -64,7 +64,7 @@ except ImportError:  # pragma: no cover - transformers is a dependency of the en
     _Callback = object  # type: ignore[assignment,misc]
 
 
-class ThreadsCallback(_Callback):  # type: ignore[misc,valid-type]
+class ThreadsCallback(_Callback):
     """Re-probes the thread count before each optimizer step (``train.threads: auto``)."""
 
     def __init__(self, log: list[int] | None = None) -> None:

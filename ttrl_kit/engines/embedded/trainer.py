@@ -27,7 +27,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
+
+from transformers import TrainerCallback
+from trl import GRPOConfig
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.plugins import get_registry
@@ -97,16 +100,6 @@ def _torch_threads() -> int:
     return int(torch.get_num_threads())
 
 
-def _trl():
-    from transformers import TrainerCallback
-    from trl import GRPOConfig, GRPOTrainer
-
-    return TrainerCallback, GRPOConfig, GRPOTrainer
-
-
-TrainerCallback, GRPOConfig, GRPOTrainer = _trl()
-
-
 class TTRLGRPOTrainer(LeanGRPOTrainer):
     """GRPOTrainer (lean update, see lean_step.py) that accounts its generation time (for the
     step-time split)."""
@@ -139,8 +132,14 @@ class MetricsCallback(TrainerCallback):
         "frac_reward_zero_std": "trl_frac_reward_zero_std",
     }
 
-    def __init__(self, path: Path, reward: GroupReward, trainer_ref: dict[str, Any], trim: bool,
-                 train_clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        reward: GroupReward,
+        trainer_ref: dict[str, Any],
+        trim: bool,
+        train_clock: Callable[[], float] | None = None,
+    ) -> None:
         self.path = path
         self.train_clock = train_clock  # whole-run training seconds, stored in each checkpoint
         self.reward = reward
@@ -177,7 +176,11 @@ class MetricsCallback(TrainerCallback):
         trainer.generate_s = 0.0
         est = merged.estimate_s
         step = self.step_s
-        line: dict[str, Any] = {"step": state.global_step, "epoch": state.epoch, "time": round(time.time() - self.t0, 3)}
+        line: dict[str, Any] = {
+            "step": state.global_step,
+            "epoch": state.epoch,
+            "time": round(time.time() - self.t0, 3),
+        }
         line.update(merged.summary())
         for k, name in self.TRL_KEYS.items():
             v = logs.get(k)
@@ -216,7 +219,7 @@ class ProgressCallback(TrainerCallback):
 
     def __init__(self, metrics: MetricsCallback) -> None:
         self.metrics = metrics
-        self.bar = None
+        self.bar: Any = None
 
     def on_train_begin(self, args, state, control, **kw):
         from tqdm.auto import tqdm
@@ -229,8 +232,13 @@ class ProgressCallback(TrainerCallback):
         last = getattr(self.metrics, "last", None) or {}
         if last.get("step") == state.global_step:
             post = {}
-            for k, short in (("reward_mean", "reward"), ("label_accuracy", "label_acc"),
-                             ("majority_ratio", "maj_ratio"), ("completion_length", "len"), ("step_s", "s/step")):
+            for k, short in (
+                ("reward_mean", "reward"),
+                ("label_accuracy", "label_acc"),
+                ("majority_ratio", "maj_ratio"),
+                ("completion_length", "len"),
+                ("step_s", "s/step"),
+            ):
                 v = last.get(k)
                 if isinstance(v, float):
                     post[short] = f"{v:.3g}"
@@ -297,15 +305,22 @@ def make_extra_votes(trainer_ref: dict[str, Any], tokenizer: Any, cfg: RunConfig
         ids = list(prompts_by_id)
         with capture.on(model) if capture is not None else contextlib.nullcontext():
             texts, lens = sample(
-                model, tokenizer, [prompts_by_id[i] for i in ids], n,
-                temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
-                max_new_tokens=g.max_completion_length, dtype=cfg.model.dtype, fast=g.fast,
+                model,
+                tokenizer,
+                [prompts_by_id[i] for i in ids],
+                n,
+                temperature=g.temperature,
+                top_p=g.top_p,
+                top_k=g.top_k,
+                max_new_tokens=g.max_completion_length,
+                dtype=cfg.model.dtype,
+                fast=g.fast,
             )
         if capture is not None:
             from ttrl_kit.core.records import Signals
 
             rows = capture.for_lengths([x for per in lens for x in per])
-            capture.extra = {gid: Signals.from_rows(rows[j * n:(j + 1) * n]) for j, gid in enumerate(ids)}
+            capture.extra = {gid: Signals.from_rows(rows[j * n : (j + 1) * n]) for j, gid in enumerate(ids)}
         return dict(zip(ids, texts))
 
     return extra_votes
@@ -382,7 +397,9 @@ def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
     try:
         return GRPOConfig(**kwargs)
     except ValueError as exc:
-        raise ConfigError(f"{cfg.source}: field 'train': TRL refused the batch layout: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(
+            f"{cfg.source}: field 'train': TRL refused the batch layout: {str(exc).splitlines()[0]}"
+        ) from None
 
 
 def prepare_report_to(cfg: RunConfig, run_dir: Path, trainer: Any) -> None:
@@ -400,8 +417,15 @@ def prepare_report_to(cfg: RunConfig, run_dir: Path, trainer: Any) -> None:
         os.environ.setdefault("WANDB_DIR", str(run_dir))
 
 
-def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer, ckpt_dir: Path, metrics_path: Path,
-                  spent_s: float = 0.0):
+def build_trainer(
+    cfg: RunConfig,
+    loaded: Any,
+    dataset: Any,
+    scorer: GroupScorer,
+    ckpt_dir: Path,
+    metrics_path: Path,
+    spent_s: float = 0.0,
+):
     """Wire model, data, reward and callbacks into a TRL trainer (``spent_s``: training
     seconds already used by earlier processes of this run, see :func:`checkpoint_train_s`)."""
     from ttrl_kit.engines.embedded.models import peft_config
@@ -410,11 +434,17 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
     trainer_ref: dict[str, Any] = {}
     set_attention(loaded.model, cfg.model.attention)
     capture = SignalCapture(scorer.needs) if scorer.needs else None  # answers-only: no capture at all
-    extra = (make_extra_votes(trainer_ref, loaded.tokenizer, cfg, capture)
-             if cfg.ttrl.n_votes > cfg.ttrl.n_train else None)
+    extra = (
+        make_extra_votes(trainer_ref, loaded.tokenizer, cfg, capture) if cfg.ttrl.n_votes > cfg.ttrl.n_train else None
+    )
     reward = GroupReward(
-        scorer, n_train=cfg.ttrl.n_train, n_votes=cfg.ttrl.n_votes, id_column=ID_COLUMN,
-        gold_column=GOLD_COLUMN, extra_votes=extra, signals=capture,
+        scorer,
+        n_train=cfg.ttrl.n_train,
+        n_votes=cfg.ttrl.n_votes,
+        id_column=ID_COLUMN,
+        gold_column=GOLD_COLUMN,
+        extra_votes=extra,
+        signals=capture,
     )
     args = grpo_config(cfg, ckpt_dir)
     optimizers: tuple[Any, Any] = (None, None)
@@ -424,12 +454,20 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
         from ttrl_kit.engines.embedded.master_weights import MasterWeightsAdamW
 
         loaded.model.to(torch.bfloat16)
-        optimizers = (MasterWeightsAdamW(loaded.model.parameters(), lr=args.learning_rate,
-                                         betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon,
-                                         weight_decay=args.weight_decay), None)
+        optimizers = (
+            MasterWeightsAdamW(
+                loaded.model.parameters(),
+                lr=args.learning_rate,
+                betas=(args.adam_beta1, args.adam_beta2),
+                eps=args.adam_epsilon,
+                weight_decay=args.weight_decay,
+            ),
+            None,
+        )
     budget_cb = TimeBudgetCallback(cfg.train.max_minutes, spent_s=spent_s)
-    metrics_cb = MetricsCallback(metrics_path, reward, trainer_ref, trim=cfg.train.malloc_trim,
-                                 train_clock=budget_cb.elapsed)
+    metrics_cb = MetricsCallback(
+        metrics_path, reward, trainer_ref, trim=cfg.train.malloc_trim, train_clock=budget_cb.elapsed
+    )
     callbacks: list[Any] = [metrics_cb, ProgressCallback(metrics_cb), budget_cb]
     if cfg.train.threads == "auto":
         from ttrl_kit.engines.embedded.threads import ThreadsCallback
@@ -437,7 +475,7 @@ def build_trainer(cfg: RunConfig, loaded: Any, dataset: Any, scorer: GroupScorer
         callbacks.append(ThreadsCallback())
     trainer = TTRLGRPOTrainer(
         model=loaded.model,
-        reward_funcs=[reward],
+        reward_funcs=[cast(Callable[..., list[float | None]], reward)],  # a callable object, not a function
         args=args,
         train_dataset=dataset,
         processing_class=loaded.tokenizer,

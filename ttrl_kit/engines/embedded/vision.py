@@ -80,8 +80,11 @@ def _no_video_class(base: type[Any]) -> type:
         (out / "processor_config.json").write_text(json.dumps({"processor_class": base.__name__}), encoding="utf-8")
         return []
 
-    return type(f"{base.__name__}NoVideo", (base,), {
-        "check_argument_for_proper_class": check_argument_for_proper_class, "save_pretrained": save_pretrained})
+    return type(
+        f"{base.__name__}NoVideo",
+        (base,),
+        {"check_argument_for_proper_class": check_argument_for_proper_class, "save_pretrained": save_pretrained},
+    )
 
 
 def load_processor(path: str | Path) -> Any:
@@ -133,7 +136,9 @@ def load_vlm(path: str | Path) -> tuple[Any, Any]:
     try:
         model = AutoModelForImageTextToText.from_pretrained(str(path), dtype=torch.float32)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"model {str(path)!r}: cannot load as an image-text model: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(
+            f"model {str(path)!r}: cannot load as an image-text model: {str(exc).splitlines()[0]}"
+        ) from None
     proc = load_processor(path)
     tok = proc.tokenizer
     tok.padding_side = "left"
@@ -167,8 +172,12 @@ def split_images(messages: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, 
 
 
 def has_images(prompts: Sequence[Sequence[Mapping[str, Any]]]) -> bool:
-    return any(isinstance(m.get("content"), list) and any(
-        isinstance(p, Mapping) and p.get("type") == "image" for p in m["content"]) for msgs in prompts for m in msgs)
+    return any(
+        isinstance(m.get("content"), list)
+        and any(isinstance(p, Mapping) and p.get("type") == "image" for p in m["content"])
+        for msgs in prompts
+        for m in msgs
+    )
 
 
 def trl_columns(prompts: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, list]:
@@ -206,8 +215,18 @@ def suppressed_tokens(processor: Any) -> list[int]:
     return sorted(ids)
 
 
-def sample(model: Any, processor: Any, prompts: Sequence[list[dict[str, Any]]], n: int, *, temperature: float,
-           top_p: float, top_k: int, max_new_tokens: int, dtype: str = "bf16") -> tuple[list[list[str]], list[list[int]]]:
+def sample(
+    model: Any,
+    processor: Any,
+    prompts: Sequence[list[dict[str, Any]]],
+    n: int,
+    *,
+    temperature: float,
+    top_p: float,
+    top_k: int,
+    max_new_tokens: int,
+    dtype: str = "bf16",
+) -> tuple[list[list[str]], list[list[int]]]:
     """``n`` sampled completions (texts, token lengths) per chat prompt with its images."""
     import torch
 
@@ -222,19 +241,29 @@ def sample(model: Any, processor: Any, prompts: Sequence[list[dict[str, Any]]], 
     model.eval()
     try:
         with torch.no_grad(), autocast:
-            out = model.generate(**enc, do_sample=True, temperature=temperature, top_p=top_p,
-                                 top_k=top_k if top_k > 0 else None, max_new_tokens=max_new_tokens,
-                                 num_return_sequences=n, pad_token_id=tok.pad_token_id,
-                                 eos_token_id=tok.eos_token_id, suppress_tokens=suppressed_tokens(processor))
+            out = model.generate(
+                **enc,
+                do_sample=True,
+                temperature=temperature,
+                top_p=top_p,
+                top_k=top_k if top_k > 0 else None,
+                max_new_tokens=max_new_tokens,
+                num_return_sequences=n,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=tok.eos_token_id,
+                suppress_tokens=suppressed_tokens(processor),
+            )
     finally:
         if was_training:
             model.train()
-    gen = out[:, enc["input_ids"].shape[1]:]
+    gen = out[:, enc["input_ids"].shape[1] :]
     eos = tok.eos_token_id
     lengths = [row.index(eos) + 1 if eos in row else len(row) for row in gen.tolist()]
     decoded = tok.batch_decode(gen, skip_special_tokens=True)
-    return ([decoded[i * n:(i + 1) * n] for i in range(len(prompts))],
-            [lengths[i * n:(i + 1) * n] for i in range(len(prompts))])
+    return (
+        [decoded[i * n : (i + 1) * n] for i in range(len(prompts))],
+        [lengths[i * n : (i + 1) * n] for i in range(len(prompts))],
+    )
 
 
 def prompt_ids(processor: Any, messages: Sequence[Mapping[str, Any]]) -> list[int]:

@@ -45,9 +45,10 @@ class TTRLConfig:
             raise ConfigError(f"TTRL config: 'eval_at_start' must be true or false, got {self.eval_at_start!r}")
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self) | {"task_options": dict(self.task_options),
-                                          "estimator_options": dict(self.estimator_options)},
-                          sort_keys=True)
+        return json.dumps(
+            asdict(self) | {"task_options": dict(self.task_options), "estimator_options": dict(self.estimator_options)},
+            sort_keys=True,
+        )
 
     @classmethod
     def from_json(cls, text: str, where: str = ENV_VAR) -> TTRLConfig:
@@ -57,8 +58,9 @@ class TTRLConfig:
             raise ConfigError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected a JSON object")
-        unknown = sorted(set(data) - {"task", "estimator", "task_options", "estimator_options", "n_votes",
-                                      "eval_at_start"})
+        unknown = sorted(
+            set(data) - {"task", "estimator", "task_options", "estimator_options", "n_votes", "eval_at_start"}
+        )
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
         if "task" not in data:

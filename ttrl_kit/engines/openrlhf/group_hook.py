@@ -109,8 +109,11 @@ class GroupRewarder:
         gold = gold_of(responses[0]) if responses else None
         signals = group_signals(responses) if self.needs else None
         self.calls += 1
-        result = (self.scorer.score(texts, gold=gold, n_train=n_train, signals=signals) if signals is not None
-                  else self.scorer.score(texts, gold=gold, n_train=n_train))
+        result = (
+            self.scorer.score(texts, gold=gold, n_train=n_train, signals=signals)
+            if signals is not None
+            else self.scorer.score(texts, gold=gold, n_train=n_train)
+        )
         stats = {PREFIX + k: float(v) for k, v in result.estimate.stats.items()}
         kept = []
         for response, reward in zip(responses[:n_train], result.rewards):
@@ -160,7 +163,8 @@ def label_metrics(results: Sequence[GroupResult]) -> dict[str, float]:
         PREFIX + "reward_accuracy": sum(r.reward_accuracy or 0.0 for r in labelled) / n,
         PREFIX + "gold_accuracy": sum(
             (sum(r.sample_correct) / len(r.sample_correct)) if r.sample_correct else 0.0 for r in labelled
-        ) / n,
+        )
+        / n,
     }
 
 

@@ -71,24 +71,44 @@ class LaunchPlan:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     env = os.environ.get
-    p.add_argument("--task", default=env("TTRL_KIT_TASK"),
-                   help="task name from the registry (env TTRL_KIT_TASK); see `ttrl-kit plugins`")
+    p.add_argument(
+        "--task",
+        default=env("TTRL_KIT_TASK"),
+        help="task name from the registry (env TTRL_KIT_TASK); see `ttrl-kit plugins`",
+    )
     p.add_argument("--task-option", action="append", default=[], metavar="K=V", help="task option (repeatable)")
     p.add_argument("--task-config", metavar="FILE", help="YAML/JSON mapping of task options")
-    p.add_argument("--estimator", default=env("TTRL_KIT_ESTIMATOR", "majority"),
-                   help="estimator name (env TTRL_KIT_ESTIMATOR; default majority)")
-    p.add_argument("--estimator-option", action="append", default=[], metavar="K=V",
-                   help="estimator option (repeatable)")
-    p.add_argument("--n-votes", type=int, default=None,
-                   help="samples drawn and voted on per prompt (env TTRL_KIT_N_VOTES); the first "
-                        "--rollout.n_samples_per_prompt of them are trained on (default: equal)")
-    p.add_argument("--eval-at-start", action="store_true", default=_bool_env("TTRL_KIT_EVAL_AT_START"),
-                   help="evaluate (--eval.dataset) once at global step 0, before the first update, so the run "
-                        "has its own baseline (env TTRL_KIT_EVAL_AT_START=1)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print the launch plan (OpenRLHF command, runtime_env) as JSON and exit")
-    p.add_argument("openrlhf_args", nargs=argparse.REMAINDER, metavar="-- FLAGS",
-                   help="OpenRLHF 0.11 dotted flags, passed through unchanged")
+    p.add_argument(
+        "--estimator",
+        default=env("TTRL_KIT_ESTIMATOR", "majority"),
+        help="estimator name (env TTRL_KIT_ESTIMATOR; default majority)",
+    )
+    p.add_argument(
+        "--estimator-option", action="append", default=[], metavar="K=V", help="estimator option (repeatable)"
+    )
+    p.add_argument(
+        "--n-votes",
+        type=int,
+        default=None,
+        help="samples drawn and voted on per prompt (env TTRL_KIT_N_VOTES); the first "
+        "--rollout.n_samples_per_prompt of them are trained on (default: equal)",
+    )
+    p.add_argument(
+        "--eval-at-start",
+        action="store_true",
+        default=_bool_env("TTRL_KIT_EVAL_AT_START"),
+        help="evaluate (--eval.dataset) once at global step 0, before the first update, so the run "
+        "has its own baseline (env TTRL_KIT_EVAL_AT_START=1)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the launch plan (OpenRLHF command, runtime_env) as JSON and exit"
+    )
+    p.add_argument(
+        "openrlhf_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- FLAGS",
+        help="OpenRLHF 0.11 dotted flags, passed through unchanged",
+    )
 
 
 def _bool_env(name: str) -> bool:
@@ -112,7 +132,7 @@ def flag_value(flags: Sequence[str], name: str) -> str | None:
         if tok == name and i + 1 < len(flags):
             value = flags[i + 1]
         elif tok.startswith(name + "="):
-            value = tok[len(name) + 1:]
+            value = tok[len(name) + 1 :]
     return value
 
 
@@ -157,8 +177,13 @@ def build_plan(args: argparse.Namespace, environ: dict[str, str] | None = None) 
 
     if flag_value(flags, "--reward.remote_url") is None and flag_value(flags, "--train.agent_func_path") is None:
         flags += ["--reward.remote_url", REWARD_FILE]
-    return LaunchPlan(config=config, openrlhf_argv=flags, runtime_env=runtime_env_for(config, environ), n_train=n_train,
-                      wandb_api_key=environ.get("WANDB_API_KEY") if WANDB_KEY_FROM_ENV in flags else None)
+    return LaunchPlan(
+        config=config,
+        openrlhf_argv=flags,
+        runtime_env=runtime_env_for(config, environ),
+        n_train=n_train,
+        wandb_api_key=environ.get("WANDB_API_KEY") if WANDB_KEY_FROM_ENV in flags else None,
+    )
 
 
 def secure_wandb_key(flags: list[str], environ: dict[str, str]) -> list[str]:
@@ -176,7 +201,7 @@ def secure_wandb_key(flags: list[str], environ: dict[str, str]) -> list[str]:
         if tok == WANDB_KEY_FLAG and i + 1 < len(flags):
             value, i = flags[i + 1], i + 2
         elif tok.startswith(WANDB_KEY_FLAG + "="):
-            value, i = tok[len(WANDB_KEY_FLAG) + 1:], i + 1
+            value, i = tok[len(WANDB_KEY_FLAG) + 1 :], i + 1
         else:
             out.append(tok)
             i += 1
@@ -215,7 +240,7 @@ def runtime_env_for(config: TTRLConfig, environ: dict[str, str]) -> dict[str, An
     job_env: dict[str, Any] = {}
     if environ.get(RAY_JOB_CONFIG):
         try:
-            job_env = (json.loads(environ[RAY_JOB_CONFIG]).get("runtime_env") or {})
+            job_env = json.loads(environ[RAY_JOB_CONFIG]).get("runtime_env") or {}
         except (json.JSONDecodeError, AttributeError):
             job_env = {}
     job_vars = job_env.get("env_vars") or {}

@@ -87,8 +87,12 @@ def file_fingerprint(path: str, class_name: str = "SamplesGenerator", method: st
 def _ast_sha256(node: ast.AST) -> str:
     """The docstring is left out: its indentation differs between a file and a dedented method."""
     body = getattr(node, "body", None)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         node = copy.copy(node)
         node.body = body[1:]  # type: ignore[attr-defined]
     return hashlib.sha256(ast.dump(node).encode()).hexdigest()
@@ -101,8 +105,13 @@ def check_version(version: str | None, environ: Mapping[str, str] | None = None)
     if version is None or version == CHECKED_VERSION:
         return False
     if env.get(OVERRIDE_ENV) == version:
-        log.warning("ttrl-kit: running the TTRL hook on openrlhf %s (checked against %s) because %s=%s",
-                    version, CHECKED_VERSION, OVERRIDE_ENV, version)
+        log.warning(
+            "ttrl-kit: running the TTRL hook on openrlhf %s (checked against %s) because %s=%s",
+            version,
+            CHECKED_VERSION,
+            OVERRIDE_ENV,
+            version,
+        )
         return True
     raise OpenRLHFVersionError(
         f"openrlhf {version} is installed but the TTRL group hook was checked against openrlhf {CHECKED_VERSION} "
@@ -111,8 +120,9 @@ def check_version(version: str | None, environ: Mapping[str, str] | None = None)
     )
 
 
-def check_source(original_generate_vllm: Callable[..., Any], version: str | None,
-                 environ: Mapping[str, str] | None = None) -> None:
+def check_source(
+    original_generate_vllm: Callable[..., Any], version: str | None, environ: Mapping[str, str] | None = None
+) -> None:
     """Refuse when the loop we replace is not the one we copied (same rules for the override)."""
     env = os.environ if environ is None else environ
     found = source_fingerprint(original_generate_vllm)
@@ -120,8 +130,12 @@ def check_source(original_generate_vllm: Callable[..., Any], version: str | None
         return
     shown = version or "unknown"
     if env.get(OVERRIDE_ENV) == shown:
-        log.warning("ttrl-kit: SamplesGenerator._generate_vllm differs from openrlhf %s's; running anyway (%s=%s)",
-                    CHECKED_VERSION, OVERRIDE_ENV, shown)
+        log.warning(
+            "ttrl-kit: SamplesGenerator._generate_vllm differs from openrlhf %s's; running anyway (%s=%s)",
+            CHECKED_VERSION,
+            OVERRIDE_ENV,
+            shown,
+        )
         return
     raise OpenRLHFVersionError(
         f"openrlhf {shown}: SamplesGenerator._generate_vllm is not the code of openrlhf {CHECKED_VERSION} that the "
@@ -170,8 +184,9 @@ def install(module: Any, rewarder_factory: Callable[[], GroupRewarder] | None = 
         rewarder = getattr(self, "_ttrl_rewarder", None)
         if rewarder is None:
             rewarder = self._ttrl_rewarder = factory()
-        return _generate_group_scored(self, module, rewarder, dataloader_iter, num_prompts, dynamic_filtering,
-                                      generate_kwargs)
+        return _generate_group_scored(
+            self, module, rewarder, dataloader_iter, num_prompts, dynamic_filtering, generate_kwargs
+        )
 
     cls.generate_samples = generate_samples
     cls._generate_vllm = _generate_vllm
@@ -203,8 +218,11 @@ def install_eval_at_start(module: Any, config_factory: Callable[[], TTRLConfig] 
         if not factory().eval_at_start or (checkpoint_states or {}).get("global_step", 0):
             return out
         if getattr(self, "eval_dataloader", None) is None or not hasattr(self, "generate_kwargs"):
-            log.warning("ttrl-kit: eval at start skipped: this trainer (%s) has no eval data here "
-                        "(no --eval.dataset, or the async trainer)", type(self).__name__)
+            log.warning(
+                "ttrl-kit: eval at start skipped: this trainer (%s) has no eval data here "
+                "(no --eval.dataset, or the async trainer)",
+                type(self).__name__,
+            )
             return out
         kwargs = dict(self.generate_kwargs)  # exactly what fit() passes to its periodic evaluations
         kwargs["temperature"] = self.args.eval.temperature
@@ -218,8 +236,9 @@ def install_eval_at_start(module: Any, config_factory: Callable[[], TTRLConfig] 
     return True
 
 
-def _generate_group_scored(self, module, rewarder: GroupRewarder, dataloader_iter, num_prompts,
-                           dynamic_filtering, generate_kwargs):
+def _generate_group_scored(
+    self, module, rewarder: GroupRewarder, dataloader_iter, num_prompts, dynamic_filtering, generate_kwargs
+):
     """OpenRLHF 0.11.2's ``_generate_vllm`` loop with the group hook between ``ray.get(ref)``
     and ``_process_response_into_experience``.  Same return value: (experiences,
     prompts_consumed, exhausted)."""
@@ -263,8 +282,12 @@ def _generate_group_scored(self, module, rewarder: GroupRewarder, dataloader_ite
                 scores = [e.scores[0].item() for e in experiences]
                 low, high = args.algo.dynamic_filtering_range
                 if not (low < sum(scores) / len(scores) < high):
-                    log.info("ttrl-kit: filtered out a group, mean TTRL score %.2f not in (%.2f, %.2f)",
-                             sum(scores) / len(scores), low, high)
+                    log.info(
+                        "ttrl-kit: filtered out a group, mean TTRL score %.2f not in (%.2f, %.2f)",
+                        sum(scores) / len(scores),
+                        low,
+                        high,
+                    )
                     experiences = []
             if experiences:
                 accepted.extend(experiences)

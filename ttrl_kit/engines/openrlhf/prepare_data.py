@@ -50,12 +50,14 @@ def convert(task: Any, rows: Iterable[dict[str, Any]], datasource: str, where: s
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{where}: row {i + 1}: task {task.name!r} cannot build a prompt ({exc!r})") from None
         gold = task.gold_label(row)
-        out.append({
-            "prompt": [dict(m) for m in messages],
-            "answer": "" if gold is None else str(gold),
-            "id": str(row.get("id", i)),
-            "datasource": datasource,
-        })
+        out.append(
+            {
+                "prompt": [dict(m) for m in messages],
+                "answer": "" if gold is None else str(gold),
+                "id": str(row.get("id", i)),
+                "datasource": datasource,
+            }
+        )
     return out
 
 
@@ -70,7 +72,9 @@ def write_jsonl(rows: list[dict[str, Any]], output: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ttrl_kit.engines.openrlhf.prepare_data", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m ttrl_kit.engines.openrlhf.prepare_data", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--task", required=True, help="task name (builds the prompt, reads the gold label)")
     p.add_argument("--task-option", action="append", default=[], metavar="K=V")
     src = p.add_mutually_exclusive_group(required=True)

@@ -39,7 +39,7 @@ def _get_task() -> Any:
 
 def response_of(query: str, prompt: str) -> str:
     """The generated part of ``query`` (OpenRLHF passes prompt + response, decoded)."""
-    return query[len(prompt):] if prompt and query.startswith(prompt) else query
+    return query[len(prompt) :] if prompt and query.startswith(prompt) else query
 
 
 def gold_reward(query: str, prompt: str, label: Any) -> float:

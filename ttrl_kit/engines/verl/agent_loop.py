@@ -77,8 +77,11 @@ class TTRLAgentLoopManager(AgentLoopManager):
             batch=output.batch,
             non_tensor_batch={
                 "uid": votes.non_tensor_batch["uid"],
-                **({"reward_model": votes.non_tensor_batch["reward_model"]}
-                   if "reward_model" in votes.non_tensor_batch else {}),
+                **(
+                    {"reward_model": votes.non_tensor_batch["reward_model"]}
+                    if "reward_model" in votes.non_tensor_batch
+                    else {}
+                ),
             },
         )
         scored = score_batch(self.scorer, view, self.tokenizer, n_train=self.n_train)

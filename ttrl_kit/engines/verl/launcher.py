@@ -104,8 +104,9 @@ def validate(config: Any) -> None:
     from verl.utils.config import validate_config
 
     try:
-        validate_config(config=config, use_reference_policy=need_reference_policy(config),
-                        use_critic=need_critic(config))
+        validate_config(
+            config=config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config)
+        )
     except (AssertionError, ValueError, TypeError, KeyError, OSError, HydraException) as exc:
         raise ConfigError(f"verl config rejected by verl's validate_config: {_first_line(exc)}") from None
 
@@ -167,20 +168,25 @@ def command_line(overrides: Sequence[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None, gpu_count: Callable[[], int] = cuda_gpu_count) -> int:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0],
-                                epilog="Overrides: verl's Hydra syntax (key=value, +key=value) plus +ttrl.task=NAME, "
-                                       "+ttrl.estimator=NAME, +ttrl.n_votes=N, +ttrl.task_options={...}, "
-                                       "+ttrl.estimator_options={...}.")
-    p.add_argument("--dry-run", action="store_true",
-                   help="check the config with verl's loader and print the full command line, then exit")
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description=__doc__.split("\n")[0],
+        epilog="Overrides: verl's Hydra syntax (key=value, +key=value) plus +ttrl.task=NAME, "
+        "+ttrl.estimator=NAME, +ttrl.n_votes=N, +ttrl.task_options={...}, "
+        "+ttrl.estimator_options={...}.",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the config with verl's loader and print the full command line, then exit",
+    )
     p.add_argument("overrides", nargs="*", help="verl Hydra overrides")
     args = p.parse_args(argv)
     try:
         full, config = plan(args.overrides)
         if args.dry_run:
             print(command_line(full))
-            print(f"{PROG}: config accepted by verl {VERL_VERSION}'s Hydra loader and validate_config",
-                  file=sys.stderr)
+            print(f"{PROG}: config accepted by verl {VERL_VERSION}'s Hydra loader and validate_config", file=sys.stderr)
             return 0
         check_gpus(config, gpu_count())
         check_data(config)

@@ -55,8 +55,7 @@ def write_parquet(rows: list[dict[str, Any]], output: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ttrl_kit.engines.verl.prepare_data",
-                                description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m ttrl_kit.engines.verl.prepare_data", description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True, help="task name (builds the prompt, reads the gold label)")
     p.add_argument("--task-option", action="append", default=[], metavar="K=V")
     src = p.add_mutually_exclusive_group(required=True)

@@ -47,12 +47,19 @@ class _TTRLTaskRunner(BaseTaskRunner):
         self.add_reward_model_resource_pool(config)
         self.add_teacher_model_resource_pool(config)
         self.add_ref_policy_worker(config, actor_rollout_cls)
-        validate_config(config=config, use_reference_policy=need_reference_policy(config),
-                        use_critic=need_critic(config))
+        validate_config(
+            config=config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config)
+        )
         model = omega_conf_to_dataclass(config.actor_rollout_ref.model)
         datasets = {
-            split: create_rl_dataset(files, config.data, model.tokenizer, model.processor, is_train=split == "train",
-                                     max_samples=config.data.get(f"{split}_max_samples", -1))
+            split: create_rl_dataset(
+                files,
+                config.data,
+                model.tokenizer,
+                model.processor,
+                is_train=split == "train",
+                max_samples=config.data.get(f"{split}_max_samples", -1),
+            )
             for split, files in (("train", config.data.train_files), ("val", config.data.val_files))
         }
         trainer = TTRLRayPPOTrainer(
