@@ -71,31 +71,43 @@ def write_jsonl(rows: list[dict[str, Any]], output: str) -> None:
     tmp.replace(target)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m ttrl_kit.engines.openrlhf.prepare_data", description=__doc__.split("\n")[0]
-    )
+def add_source_arguments(p: argparse.ArgumentParser, output_help: str, datasource_help: str) -> None:
+    """The command-line arguments every engine's data preparation shares (task, rows, output)."""
     p.add_argument("--task", required=True, help="task name (builds the prompt, reads the gold label)")
     p.add_argument("--task-option", action="append", default=[], metavar="K=V")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", help="JSONL or JSON-list file of task rows")
     src.add_argument("--dataset", help="registry dataset loader name (see `ttrl-kit plugins`)")
     p.add_argument("--source", default="", help="source string for --dataset")
-    p.add_argument("--output", required=True, help="output JSONL path")
-    p.add_argument("--datasource", help="name for OpenRLHF's per-dataset eval metrics (default: input file stem)")
+    p.add_argument("--output", required=True, help=output_help)
+    p.add_argument("--datasource", help=datasource_help)
+
+
+def prompt_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Rows from ``--input`` or a registry dataset, converted by the task (see :func:`convert`)."""
+    reg = get_registry()
+    task = reg.task(args.task, **parse_options(args.task_option, "--task-option"))
+    if args.input:
+        rows, where = read_rows(args.input), args.input
+        datasource = args.datasource or Path(args.input).stem
+    else:
+        rows, where = reg.dataset_loader(args.dataset)(args.source), args.dataset
+        datasource = args.datasource or args.dataset
+    if not rows:
+        raise InputError(f"{where}: no rows")
+    return convert(task, rows, datasource, where)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m ttrl_kit.engines.openrlhf.prepare_data", description=__doc__.split("\n")[0]
+    )
+    add_source_arguments(
+        p, "output JSONL path", "name for OpenRLHF's per-dataset eval metrics (default: input file stem)"
+    )
     args = p.parse_args(argv)
     try:
-        reg = get_registry()
-        task = reg.task(args.task, **parse_options(args.task_option, "--task-option"))
-        if args.input:
-            rows, where = read_rows(args.input), args.input
-            datasource = args.datasource or Path(args.input).stem
-        else:
-            rows, where = reg.dataset_loader(args.dataset)(args.source), args.dataset
-            datasource = args.datasource or args.dataset
-        if not rows:
-            raise InputError(f"{where}: no rows")
-        out = convert(task, rows, datasource, where)
+        out = prompt_rows(args)
         write_jsonl(out, args.output)
     except (TTRLError, ConfigError) as exc:
         print(f"{p.prog}: error: {exc}", file=sys.stderr)

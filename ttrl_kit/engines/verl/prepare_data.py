@@ -20,10 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ttrl_kit.core.errors import InputError, TTRLError
-from ttrl_kit.core.io import parse_options
-from ttrl_kit.core.plugins import get_registry
-from ttrl_kit.engines.openrlhf.prepare_data import convert, read_rows
+from ttrl_kit.core.errors import TTRLError
+from ttrl_kit.engines.openrlhf.prepare_data import add_source_arguments, prompt_rows
 
 
 def to_verl(rows: list[dict[str, Any]], task_name: str) -> list[dict[str, Any]]:
@@ -56,27 +54,10 @@ def write_parquet(rows: list[dict[str, Any]], output: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ttrl_kit.engines.verl.prepare_data", description=__doc__.split("\n")[0])
-    p.add_argument("--task", required=True, help="task name (builds the prompt, reads the gold label)")
-    p.add_argument("--task-option", action="append", default=[], metavar="K=V")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--input", help="JSONL or JSON-list file of task rows")
-    src.add_argument("--dataset", help="registry dataset loader name (see `ttrl-kit plugins`)")
-    p.add_argument("--source", default="", help="source string for --dataset")
-    p.add_argument("--output", required=True, help="output parquet path")
-    p.add_argument("--datasource", help="data_source value (default: input file stem or dataset name)")
+    add_source_arguments(p, "output parquet path", "data_source value (default: input file stem or dataset name)")
     args = p.parse_args(argv)
     try:
-        reg = get_registry()
-        task = reg.task(args.task, **parse_options(args.task_option, "--task-option"))
-        if args.input:
-            rows, where = read_rows(args.input), args.input
-            datasource = args.datasource or Path(args.input).stem
-        else:
-            rows, where = reg.dataset_loader(args.dataset)(args.source), args.dataset
-            datasource = args.datasource or args.dataset
-        if not rows:
-            raise InputError(f"{where}: no rows")
-        out = to_verl(convert(task, rows, datasource, where), args.task)
+        out = to_verl(prompt_rows(args), args.task)
         write_parquet(out, args.output)
     except TTRLError as exc:
         print(f"{p.prog}: error: {exc}", file=sys.stderr)
