@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.estimators import VoteOptions, _vote, _VotingEstimator, build_options
+from ttrl_kit.core.estimators import VoteOptions, _vote, _VotingEstimator, build_options, trained_count
 from ttrl_kit.core.metrics import answer_entropy
 from ttrl_kit.core.records import AnswerClasses, Estimate, Signals
 from ttrl_kit.core.signals import lowest_window_mean, token_mean, validate_group
@@ -68,10 +68,7 @@ class _SignalReward:
     def estimate(self, classes: AnswerClasses, n_train: int | None = None, signals: Signals | None = None) -> Estimate:
         opts = self.options
         n = classes.n
-        if n_train is None:
-            n_train = opts.n_train if opts.n_train is not None else n
-        if n_train > n:
-            raise ConfigError(f"n_train={n_train} is larger than the group ({n} samples)")
+        n_train = trained_count(n_train, opts.n_train, n)
         validate_group(signals, n, self.needs, self.name)
         assert signals is not None
         raw = self.scores(signals)

@@ -32,6 +32,16 @@ from ttrl_kit.core.records import AnswerClasses, Estimate, Signals
 ABSTAIN_LABEL = ""
 
 
+def trained_count(n_train: int | None, option: int | None, n: int) -> int:
+    """How many of a group's ``n`` samples are trained on: the engine's ``n_train`` (votes
+    beyond it are extra votes), else the estimator's option, else all of them."""
+    if n_train is None:
+        n_train = option if option is not None else n
+    if n_train > n:
+        raise ConfigError(f"n_train={n_train} is larger than the group ({n} samples)")
+    return n_train
+
+
 @runtime_checkable
 class Estimator(Protocol):
     """``estimate(classes, n_train=None) -> Estimate``; an estimator that declares
@@ -162,10 +172,7 @@ class _VotingEstimator:
     def estimate(self, classes: AnswerClasses, n_train: int | None = None, signals: Signals | None = None) -> Estimate:
         opts = self.options
         n = classes.n
-        if n_train is None:
-            n_train = opts.n_train if opts.n_train is not None else n
-        if n_train > n:
-            raise ConfigError(f"n_train={n_train} is larger than the group ({n} samples)")
+        n_train = trained_count(n_train, opts.n_train, n)
         weights = self.vote_weights(classes, signals)
         prefer = self.class_preference(classes, signals)
         if prefer is not None:
