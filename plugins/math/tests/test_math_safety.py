@@ -322,3 +322,21 @@ def test_group_parse_budget_reported_in_stats_and_not_cached(monkeypatch):
         assert again.class_of[0] == again.class_of[2] != again.class_of[1]
     finally:
         w.close()
+
+
+def test_group_parse_budget_does_not_count_the_worker_start(monkeypatch):
+    """A slow worker start (a loaded machine) must not eat the first group's parse budget."""
+    w = Worker(timeout_s=5.0)
+    real_start = w._start
+
+    def slow_start() -> None:
+        time.sleep(1.5)
+        real_start()
+
+    monkeypatch.setattr(w, "_start", slow_start)
+    try:
+        skipped: list[int] = []
+        out = w.canonicalize_many(["\\frac{1}{2}", "\\sqrt{4}"], budget_s=1.0, skipped=skipped)
+        assert skipped == [] and out[0]["v"][:3] == ["q", 1, 2] and out[1]["v"][:3] == ["q", 2, 1]
+    finally:
+        w.close()

@@ -196,6 +196,7 @@ class Worker:
                     if restarts > MAX_RESTARTS_PER_CALL:
                         self.failures += len(answers) - start
                         break  # the rest abstain
+                    t_start = time.monotonic()
                     try:
                         self._start()
                     except (OSError, ValueError, subprocess.SubprocessError, WorkerUnavailable) as exc:
@@ -206,6 +207,8 @@ class Worker:
                         break
                     self.restarts += 1
                     restarts += 1
+                    if call_deadline is not None:  # starting a worker is not parsing: it costs no budget
+                        call_deadline += time.monotonic() - t_start
                 todo = list(range(start, len(answers)))
                 self._rid += 1
                 rid = self._rid
