@@ -4,6 +4,7 @@ one-line refusals, and data preparation read back by verl's REAL RLHFDataset."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -164,8 +165,13 @@ def test_prepare_data_writes_parquet_verls_dataset_reads(tmp_path, tokenizer):
     from omegaconf import OmegaConf
     from verl.utils.dataset.rl_dataset import RLHFDataset
 
+    source = MATH / "aime2024.jsonl"
+    if not source.is_file():  # a clone without ../shared beside it: rows of the same shape
+        source = tmp_path / "aime2024.jsonl"
+        rows = [{"prompt": f"Find ${i}+{i}$.", "answer": f"{2 * i:03d}", "source": "aime", "id": str(i)} for i in range(30)]
+        source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "aime2024.parquet"
-    assert prepare_data.main(["--task", "math", "--input", str(MATH / "aime2024.jsonl"), "--output", str(out),
+    assert prepare_data.main(["--task", "math", "--input", str(source), "--output", str(out),
                               "--datasource", "aime2024"]) == 0
     config = OmegaConf.create({"prompt_key": "prompt", "max_prompt_length": 512, "filter_overlong_prompts": False,
                                "return_raw_chat": True, "cache_dir": str(tmp_path / "cache")})
