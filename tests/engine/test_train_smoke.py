@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import pytest
@@ -96,8 +97,7 @@ def test_time_budget_counts_training_before_a_resume(smoke_dict, tmp_path, cache
     from ttrl_kit.engines.embedded.trainer import COMPLETE_MARKER, checkpoint_train_s
 
     cfg = _cfg(smoke_dict, tmp_path, max_steps=4, max_minutes=30)
-    cfg.checkpoint.keep = 4
-    cfg.checkpoint.save_final = False
+    cfg = dataclasses.replace(cfg, checkpoint=dataclasses.replace(cfg.checkpoint, keep=4, save_final=False))
     run = tmp_path / "run"
     train(cfg, run, log=lambda m: None)
     ckpts = run / "checkpoints"

@@ -118,7 +118,7 @@ def one_line_error(capsys, argv, **kw) -> str:
     (["+ttrl.task=no_such_task"], "no_such_task"),
     (["+ttrl.estimator=no_such_estimator"], "no_such_estimator"),
     (["+ttrl.n_votes=1"], "n_votes=1 is smaller than actor_rollout_ref.rollout.n=2"),
-    (["+ttrl.bogus=1"], "ttrl.bogus: unknown key"),
+    (["+ttrl.bogus=1"], "'ttrl.bogus': unknown key"),
     (["trainer.use_v1=True"], "trainer.use_v1=True: the verl engine needs trainer.use_v1=False"),
     (["reward.reward_manager.name=naive"], "needs reward.reward_manager.name=TTRLGoldRewardManager"),
     (["actor_rollout_ref.rollout.no_such_field=1"], "verl config:"),

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         data = apply_overrides(load_mapping(args.config), args.set, args.config)
         cfg = from_mapping(data, args.config)
         run_dir = Path(args.output or cfg.output.dir or Path("runs") / Path(args.config).stem)
-        cfg.output.dir = str(run_dir)
+        cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=str(run_dir)))
         from ttrl_kit.engines.embedded.run_dir import RunDir
 
         RunDir(run_dir).check_writable()

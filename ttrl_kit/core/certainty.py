@@ -18,25 +18,19 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.estimators import VoteOptions, _vote, _VotingEstimator, build_options, trained_count
 from ttrl_kit.core.metrics import answer_entropy
 from ttrl_kit.core.records import AnswerClasses, Estimate, Signals
+from ttrl_kit.core.schema import setting
 from ttrl_kit.core.signals import lowest_window_mean, token_mean, validate_group
 
 
 # --------------------------------------------------------------------------- continuous
 @dataclass(frozen=True)
 class SignalRewardOptions:
-    abstain: bool = True
-    n_train: int | None = None
-    tail: int = 0
-
-    def __post_init__(self) -> None:
-        if self.n_train is not None and (not isinstance(self.n_train, int) or self.n_train < 1):
-            raise ConfigError(f"option n_train: expected a positive integer, got {self.n_train!r}")
-        if self.tail < 0:
-            raise ConfigError(f"option tail: expected a non-negative integer, got {self.tail!r}")
+    abstain: bool = setting(True, help="A response without an answer gets the group's lowest reward.")
+    n_train: int | None = setting(None, help="Samples rewarded per group, the first ones (null: all).", ge=1)
+    tail: int = setting(0, help="Score only the last ``tail`` tokens of a response (0: all of them).", ge=0)
 
 
 class _SignalReward:
@@ -130,21 +124,16 @@ class NegEntropy(_SignalReward):
 # --------------------------------------------------------------------------- weighted votes
 @dataclass(frozen=True)
 class ConfidenceOptions(VoteOptions):
-    confidence: str = "logprob"
-    aggregate: str = "mean"
-    window: int = 2048
-    keep_top: float = 1.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.confidence not in ("logprob", "topk"):
-            raise ConfigError(f"option confidence: expected 'logprob' or 'topk', got {self.confidence!r}")
-        if self.aggregate not in ("mean", "lowest_group", "tail"):
-            raise ConfigError(f"option aggregate: expected 'mean', 'lowest_group' or 'tail', got {self.aggregate!r}")
-        if self.window < 1:
-            raise ConfigError(f"option window: expected a positive integer, got {self.window!r}")
-        if not (0.0 < self.keep_top <= 1.0):
-            raise ConfigError(f"option keep_top: expected a fraction in (0, 1], got {self.keep_top!r}")
+    confidence: str = setting(
+        "logprob",
+        help="Token confidence: the sampled token's ``logprob`` or DeepConf's ``topk``.",
+        choices=("logprob", "topk"),
+    )
+    aggregate: str = setting(
+        "mean", help="Per-trace aggregate of token confidence.", choices=("mean", "lowest_group", "tail")
+    )
+    window: int = setting(2048, help="Tokens per window of ``lowest_group`` / ``tail``.", ge=1)
+    keep_top: float = setting(1.0, help="Share of answering traces kept for the vote, the most confident.", gt=0, le=1)
 
 
 class ConfidenceVote(_VotingEstimator):
@@ -217,15 +206,10 @@ class ConfidenceVote(_VotingEstimator):
 
 @dataclass(frozen=True)
 class CertaintyVoteOptions(VoteOptions):
-    signal: str = "self_certainty"
-    weak: float = 0.5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.signal not in ("self_certainty", "logprob"):
-            raise ConfigError(f"option signal: expected 'self_certainty' or 'logprob', got {self.signal!r}")
-        if not (0.0 <= self.weak <= 1.0):
-            raise ConfigError(f"option weak: expected a number in [0, 1], got {self.weak!r}")
+    signal: str = setting(
+        "self_certainty", help="Mean token certainty of a class's members.", choices=("self_certainty", "logprob")
+    )
+    weak: float = setting(0.5, help="Winning shares below this are checked by certainty.", ge=0, le=1)
 
 
 class CertaintyVote(_VotingEstimator):

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.metrics import answer_entropy
 from ttrl_kit.core.records import AnswerClasses, Estimate, Signals
+from ttrl_kit.core.schema import build, setting
 
 ABSTAIN_LABEL = ""
 
@@ -56,48 +57,26 @@ class Estimator(Protocol):
 
 @dataclass(frozen=True)
 class VoteOptions:
-    abstain: bool = True
-    tie_break: str = "first"
-    min_consensus: float = 0.0
-    n_train: int | None = None
+    """The shared vote rules' options (see the module docstring)."""
 
-    def __post_init__(self) -> None:
-        if self.tie_break not in ("first", "none"):
-            raise ConfigError(f"option tie_break: expected 'first' or 'none', got {self.tie_break!r}")
-        if not (0.0 <= float(self.min_consensus) <= 1.0):
-            raise ConfigError(f"option min_consensus: expected a number in [0, 1], got {self.min_consensus!r}")
-        if self.n_train is not None and (not isinstance(self.n_train, int) or self.n_train < 1):
-            raise ConfigError(f"option n_train: expected a positive integer, got {self.n_train!r}")
+    abstain: bool = setting(True, help="Unparseable answers never vote (False: they form a class that can win).")
+    tie_break: str = setting(
+        "first",
+        help="``first``: the tied class seen first wins (TTRL's Counter order); ``none``: a tie gets no label.",
+        choices=("first", "none"),
+    )
+    min_consensus: float = setting(
+        0.0, help="Below this winning share rewards are all zero (the label is still reported).", ge=0, le=1
+    )
+    n_train: int | None = setting(
+        None, help="Samples rewarded per group, the first ones (null: the engine's n_train, else all).", ge=1
+    )
 
 
 def build_options(cls: type, options: Mapping[str, Any], estimator: str) -> Any:
-    """Instantiate an options data class from user-supplied key/values with one-line errors."""
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"estimator {estimator!r}: unknown option {unknown[0]!r}; known options: {', '.join(sorted(known))}"
-        )
-    clean: dict[str, Any] = {}
-    for key, value in options.items():
-        default = known[key].default
-        if isinstance(default, bool):
-            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-                value = value.lower() in ("true", "1", "yes")
-            if not isinstance(value, bool):
-                raise ConfigError(f"estimator {estimator!r}: option {key}: expected true/false, got {value!r}")
-        elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"estimator {estimator!r}: option {key}: expected a number, got {value!r}")
-            value = float(value)
-        elif isinstance(default, int):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"estimator {estimator!r}: option {key}: expected an integer, got {value!r}")
-        elif key == "n_train":
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ConfigError(f"estimator {estimator!r}: option n_train: expected an integer, got {value!r}")
-        clean[key] = value
-    return cls(**clean)
+    """An estimator's options data class from user key/values (one-line errors naming the
+    estimator and the option; ``true``/``false`` text from a command line is a boolean)."""
+    return build(cls, options, f"estimator {estimator!r}", noun="option", strings=True)
 
 
 def _vote(
@@ -261,7 +240,7 @@ class SoftFrequency(_VotingEstimator):
 
 @dataclass(frozen=True)
 class EntropyOptions(VoteOptions):
-    weight: float = 0.75
+    weight: float = setting(0.75, help="Weight of the normalised answer entropy subtracted from the frequency.")
 
 
 class EntropyRegularised(_VotingEstimator):

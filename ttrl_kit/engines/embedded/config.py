@@ -3,181 +3,295 @@
 Everything a run depends on is in this tree, and the resolved tree is written to the run
 directory, so a run dir alone says how it was made and ``--resume`` needs nothing else.
 Validation happens before any model is loaded: a typo costs a second, not a model load.
+Each field's help, type and range are its ``setting(...)`` (ttrl_kit.core.schema builds and
+checks the tree); checks across fields are in the sections' ``__post_init__``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.schema import FieldError, build, setting
+
+_HELDOUT_KEYS = ("dataset", "source", "options", "id_field")
 
 
-@dataclass
+def _heldout(value: Any) -> Any:
+    """``data.heldout``: a subset of the data keys; the rest fall back to the training split's."""
+    if not isinstance(value, Mapping):
+        return value  # the type check names what was expected
+    unknown = sorted(set(value) - set(_HELDOUT_KEYS))
+    if unknown:
+        raise FieldError(str(unknown[0]), f"unknown key; known: {', '.join(sorted(_HELDOUT_KEYS))}")
+    for key in ("dataset", "source", "id_field"):
+        v = value.get(key)
+        if key in value and (not isinstance(v, str) or not v):
+            raise FieldError(key, f"expected a non-empty string, got {v!r}")
+    if not isinstance(value.get("options", {}), Mapping):
+        raise FieldError("options", "expected a mapping")
+    return value
+
+
+@dataclass(frozen=True)
 class ModelSection:
-    #: ``smollm2-135m`` (built in, offline), ``tiny-random`` (CI), a local HF directory or a hub id.
-    name: str = "smollm2-135m"
-    #: Compute precision: ``bf16`` = fp32 master weights with bf16 autocast (faster on CPUs
-    #: with native bf16), ``fp32`` = plain fp32.
-    dtype: str = "bf16"
-    #: peft ``LoraConfig`` fields (e.g. ``{r: 16, lora_alpha: 32}``); null = full fine-tune.
-    lora: dict | None = None
-    #: Attention kernel: ``auto`` = ``eager`` on a CPU (faster than SDPA for forward + backward
-    #: of the short sequences TTRL trains on, benchmarks/engine_step) and the model's default on
-    #: a GPU; or ``eager`` / ``sdpa`` explicitly.
-    attention: str = "auto"
+    name: str = setting(
+        "smollm2-135m",
+        help="``smollm2-135m`` (built in, offline), ``tiny-random`` (CI), a local HF directory or a hub id.",
+        nonempty="smollm2-135m, tiny-random, a model directory or a hub id",
+    )
+    dtype: str = setting(
+        "bf16",
+        help="Compute precision: ``bf16`` = fp32 master weights with bf16 autocast (faster on CPUs with "
+        "native bf16), ``fp32`` = plain fp32.",
+        choices=("bf16", "fp32"),
+    )
+    lora: dict | None = setting(
+        None, help="peft ``LoraConfig`` fields (e.g. ``{r: 16, lora_alpha: 32}``); null = full fine-tune."
+    )
+    attention: str = setting(
+        "auto",
+        help="Attention kernel: ``auto`` = ``eager`` on a CPU (faster than SDPA for forward + backward of the "
+        "short sequences TTRL trains on, benchmarks/engine_step) and the model's default on a GPU; or "
+        "``eager`` / ``sdpa`` explicitly.",
+        choices=("auto", "eager", "sdpa"),
+    )
 
 
-@dataclass
+@dataclass(frozen=True)
 class DataSection:
-    #: A dataset loader registered by a plugin (``ttrl-kit plugins`` lists them).
-    dataset: str = "arithmetic"
-    #: The loader's ``source`` argument (a family name, a file path, ...).
-    source: str = "add1"
-    #: Extra keyword options for the loader.
-    options: dict = field(default_factory=dict)
-    #: The column that identifies a prompt; groups are keyed by it, never by position.
-    id_field: str = "id"
-    #: Optional second split evaluated before/after training too (same keys as above, minus eval).
-    heldout: dict | None = None
+    dataset: str = setting(
+        "arithmetic",
+        help="A dataset loader registered by a plugin (``ttrl-kit plugins`` lists them).",
+        nonempty="a dataset loader name, see `ttrl-kit plugins`",
+    )
+    source: str = setting("add1", help="The loader's ``source`` argument (a family name, a file path, ...).")
+    options: dict = setting(help="Extra keyword options for the loader.", default_factory=dict)
+    id_field: str = setting(
+        "id", help="The column that identifies a prompt; groups are keyed by it, never by position.", nonempty=True
+    )
+    heldout: dict | None = setting(
+        None,
+        help="Optional second split evaluated before/after training too (keys dataset, source, options, "
+        "id_field; missing ones are the training split's).",
+        parse=_heldout,
+    )
 
 
-@dataclass
+@dataclass(frozen=True)
 class NamedSection:
-    name: str = ""
-    options: dict = field(default_factory=dict)
+    name: str = setting("", help="A name registered by a plugin (``ttrl-kit plugins`` lists them).", nonempty=True)
+    options: dict = setting(help="Keyword options for it (unknown ones are refused by name).", default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise FieldError("name", "required")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TTRLSection:
-    #: Samples that vote per prompt.
-    n_votes: int = 8
-    #: Samples trained on per prompt (the first n_train of the votes); <= n_votes.
-    n_train: int = 8
+    n_votes: int = setting(8, help="Samples that vote per prompt.", ge=1)
+    n_train: int = setting(
+        8,
+        help="Samples trained on per prompt (the first n_train of the votes); <= n_votes.",
+        ge=2,
+        note="GRPO needs at least 2 samples per prompt",
+    )
+
+    def __post_init__(self) -> None:
+        if self.n_votes < self.n_train:
+            raise FieldError("n_train", f"n_train={self.n_train} is larger than ttrl.n_votes={self.n_votes}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class GenerationSection:
-    temperature: float = 0.8
-    top_p: float = 1.0
-    #: 0 disables top-k filtering.
-    top_k: int = 0
-    max_prompt_length: int = 256
-    max_completion_length: int = 64
-    #: TRL's vLLM generation (GPU). ``colocate`` runs vLLM inside the trainer process.
-    use_vllm: bool = False
-    vllm_mode: str = "colocate"
-    vllm_gpu_memory_utilization: float = 0.3
-    #: Sample with a bf16 copy of the policy and inverse-CDF sampling instead of autocast over
-    #: the fp32 weights and ``torch.multinomial`` (same distribution; see fast_generate.py).
-    fast: bool = True
-    #: A static KV cache for sampling (fixed-shape cache; see benchmarks/engine_step for its effect).
-    static_cache: bool = False
+    temperature: float = setting(0.8, help="Sampling temperature.", gt=0)
+    top_p: float = setting(1.0, help="Nucleus sampling mass.", gt=0, le=1)
+    top_k: int = setting(0, help="Top-k filtering; 0 disables it.", ge=0)
+    max_prompt_length: int = setting(256, help="Prompts longer than this (in tokens) are refused.", ge=1)
+    max_completion_length: int = setting(64, help="Tokens sampled per completion at most.", ge=1)
+    use_vllm: bool = setting(False, help="TRL's vLLM generation (GPU).")
+    vllm_mode: str = setting(
+        "colocate",
+        help="``colocate`` runs vLLM inside the trainer process; ``server`` talks to ``trl vllm-serve``.",
+        choices=("colocate", "server"),
+    )
+    vllm_gpu_memory_utilization: float = setting(0.3, help="GPU memory share vLLM may take.", gt=0, le=1)
+    fast: bool = setting(
+        True,
+        help="Sample with a bf16 copy of the policy and inverse-CDF sampling instead of autocast over the fp32 "
+        "weights and ``torch.multinomial`` (same distribution; see fast_generate.py).",
+    )
+    static_cache: bool = setting(
+        False,
+        help="A static KV cache for sampling (fixed-shape cache; see benchmarks/engine_step for its effect).",
+    )
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainSection:
-    learning_rate: float = 3e-6
-    lr_scheduler: str = "constant"
-    warmup_ratio: float = 0.0
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    #: KL coefficient against the initial model (0 = no reference model, as in TTRL's runs).
-    beta: float = 0.0
-    #: Distinct prompts per optimizer step (each sampled n_train times for training).
-    prompts_per_step: int = 8
-    #: Completions per forward/backward pass (gradient accumulation covers the rest).
-    micro_batch_size: int = 16
-    epochs: float = 1.0
-    #: Overrides epochs when > 0.
-    max_steps: int = -1
-    #: Stop training (cleanly, after a checkpoint) when this wall-time budget is spent; the
-    #: budget covers the whole run, so time before a ``--resume`` counts.
-    max_minutes: float | None = None
-    seed: int = 0
-    loss_type: str = "dapo"
-    scale_rewards: str = "group"
-    #: How TRL computes the update's log-probabilities: ``lean`` = only real completion tokens
-    #: through the LM head, padding trimmed, length-sorted micro-batches (lean_step.py);
-    #: ``trl`` = TRL's stock computation.  The loss and optimiser are TRL's either way.
-    update: str = "lean"
-    #: Keep the model's weights in bf16 and fp32 master copies in the optimizer
-    #: (master_weights.py) instead of fp32 weights under bf16 autocast; needs model.dtype bf16
-    #: and a full fine-tune (no lora).
-    bf16_weights: bool = False
-    #: torch CPU threads: an integer, or ``auto`` = 1 or every usable core, whichever a short
-    #: timing probe finds faster, re-checked before each optimizer step (threads.py): on an
-    #: oversubscribed machine 2 threads stall at every OpenMP barrier, on idle cores they win.
-    threads: int | str = "auto"
-    #: Free memory back to the OS after each step (glibc malloc_trim); keeps RSS flat on CPU.
-    malloc_trim: bool = True
+    learning_rate: float = setting(3e-6, help="Optimizer learning rate.", gt=0)
+    lr_scheduler: str = setting(
+        "constant",
+        help="transformers' learning-rate schedule.",
+        choices=("constant", "linear", "cosine", "constant_with_warmup", "cosine_with_min_lr"),
+    )
+    warmup_ratio: float = setting(0.0, help="Share of the steps spent warming up.", ge=0, le=1)
+    weight_decay: float = setting(0.0, help="AdamW weight decay.", ge=0)
+    max_grad_norm: float = setting(1.0, help="Gradient clipping norm.", gt=0)
+    beta: float = setting(
+        0.0, help="KL coefficient against the initial model (0 = no reference model, as in TTRL's runs).", ge=0
+    )
+    prompts_per_step: int = setting(
+        8, help="Distinct prompts per optimizer step (each sampled n_train times for training).", ge=1
+    )
+    micro_batch_size: int = setting(
+        16, help="Completions per forward/backward pass (gradient accumulation covers the rest).", ge=1
+    )
+    epochs: float = setting(1.0, help="Passes over the prompts (train.max_steps > 0 overrides it).")
+    max_steps: int = setting(-1, help="Optimizer steps; overrides epochs when > 0.")
+    max_minutes: float | None = setting(
+        None,
+        help="Stop training (cleanly, after a checkpoint) when this wall-time budget is spent; the budget "
+        "covers the whole run, so time before a ``--resume`` counts.",
+        gt=0,
+    )
+    seed: int = setting(0, help="Seed of the trainer (data order, sampling, initialisation of new weights).")
+    loss_type: str = setting("dapo", help="TRL's GRPO loss.", choices=("grpo", "dapo", "dr_grpo", "bnpo"))
+    scale_rewards: str = setting(
+        "group",
+        help="TRL's advantage scaling: by the group's std, the batch's, or none.",
+        choices=("group", "batch", "none"),
+    )
+    update: str = setting(
+        "lean",
+        help="How TRL computes the update's log-probabilities: ``lean`` = only real completion tokens through "
+        "the LM head, padding trimmed, length-sorted micro-batches (lean_step.py); ``trl`` = TRL's stock "
+        "computation.  The loss and optimiser are TRL's either way.",
+        choices=("lean", "trl"),
+    )
+    bf16_weights: bool = setting(
+        False,
+        help="Keep the model's weights in bf16 and fp32 master copies in the optimizer (master_weights.py) "
+        "instead of fp32 weights under bf16 autocast; needs model.dtype bf16 and a full fine-tune (no lora).",
+    )
+    threads: int | str = setting(
+        "auto",
+        help="torch CPU threads: an integer, or ``auto`` = 1 or every usable core, whichever a short timing "
+        "probe finds faster, re-checked before each optimizer step (threads.py): on an oversubscribed machine "
+        "2 threads stall at every OpenMP barrier, on idle cores they win.",
+    )
+    malloc_trim: bool = setting(
+        True, help="Free memory back to the OS after each step (glibc malloc_trim); keeps RSS flat on CPU."
+    )
+
+    def __post_init__(self) -> None:
+        t = self.threads
+        if (isinstance(t, str) and t != "auto") or (isinstance(t, int) and t < 1):
+            raise FieldError("threads", f"expected 'auto' or an integer >= 1, got {t!r}")
+        if isinstance(t, int) and t > 4096:
+            raise FieldError("threads", f"expected at most 4096, got {t}")
+        if self.max_steps == 0 or (self.max_steps < 0 and self.epochs <= 0):
+            raise FieldError("max_steps", "no training: set train.max_steps > 0 or train.epochs > 0")
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckpointSection:
-    #: Save every N optimizer steps (1 = lose at most one step on a crash).
-    every: int = 1
-    #: Checkpoints kept on disk (>= 2 so a half-written newest one never leaves none).
-    keep: int = 2
-    #: Save the final model (weights + tokenizer) to RUN/final_model.
-    save_final: bool = True
+    every: int = setting(1, help="Save every N optimizer steps (1 = lose at most one step on a crash).", ge=1)
+    keep: int = setting(
+        2,
+        help="Checkpoints kept on disk (>= 2 so a half-written newest one never leaves none).",
+        ge=2,
+        note="a half-written newest checkpoint must leave one",
+    )
+    save_final: bool = setting(True, help="Save the final model (weights + tokenizer) to RUN/final_model.")
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvalSection:
-    #: Samples per question for avg@k / maj@k / pass@k.
-    k: int = 16
-    before: bool = True
-    after: bool = True
-    #: Sampling temperature for evaluation (null = generation.temperature).
-    temperature: float | None = None
-    #: Prompts per generate call (k samples each).
-    batch_prompts: int = 8
-    #: Evaluate only the first N questions (null = all).
-    max_questions: int | None = None
-    seed: int = 1234
-    #: Take the before-training numbers from an earlier evaluation of the same base model
-    #: with the same eval settings (a ``ttrl-kit eval --output`` directory, or another run
-    #: directory) instead of sampling them again.  Runs that compare estimators on one model
-    #: and task then share one baseline; settings that differ are refused, naming the field.
-    before_from: str | None = None
+    k: int = setting(16, help="Samples per question for avg@k / maj@k / pass@k.", ge=1)
+    before: bool = setting(True, help="Evaluate the model before training.")
+    after: bool = setting(True, help="Evaluate the model after training.")
+    temperature: float | None = setting(
+        None, help="Sampling temperature for evaluation (null = generation.temperature).", gt=0
+    )
+    batch_prompts: int = setting(8, help="Prompts per generate call (k samples each).", ge=1)
+    max_questions: int | None = setting(None, help="Evaluate only the first N questions (null = all).", ge=1)
+    seed: int = setting(1234, help="Seed of the evaluation's sampling.")
+    before_from: str | None = setting(
+        None,
+        help="Take the before-training numbers from an earlier evaluation of the same base model with the same "
+        "eval settings (a ``ttrl-kit eval --output`` directory, or another run directory) instead of sampling "
+        "them again.  Runs that compare estimators on one model and task then share one baseline; settings "
+        "that differ are refused, naming the field.",
+    )
 
 
-@dataclass
+#: The package each ``logging.report_to`` choice needs (transformers' integration imports it).
+REPORT_TO_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "trackio": "trackio"}
+
+
+@dataclass(frozen=True)
 class LoggingSection:
-    #: Where TRL also reports the run, besides metrics.jsonl: ``none`` (default, offline),
-    #: ``tensorboard`` (event files in RUN/tensorboard), ``wandb`` (offline mode unless
-    #: WANDB_API_KEY or WANDB_MODE is set) or ``trackio`` (local).  TRL's own metrics and the
-    #: TTRL ones (``ttrl/reward_mean``, ``ttrl/majority_ratio``, ...) go there.
-    report_to: str = "none"
+    report_to: str = setting(
+        "none",
+        help="Where TRL also reports the run, besides metrics.jsonl: ``none`` (default, offline), "
+        "``tensorboard`` (event files in RUN/tensorboard), ``wandb`` (offline mode unless WANDB_API_KEY or "
+        "WANDB_MODE is set) or ``trackio`` (local).  TRL's own metrics and the TTRL ones "
+        "(``ttrl/reward_mean``, ``ttrl/majority_ratio``, ...) go there.",
+        choices=("none", "tensorboard", "wandb", "trackio"),
+    )
 
 
-@dataclass
+@dataclass(frozen=True)
 class OutputSection:
-    #: Run directory (relative paths are relative to the current directory).  Null: runs/<config name>.
-    dir: str | None = None
+    dir: str | None = setting(
+        None,
+        help="Run directory (relative paths are relative to the current directory).  Null: runs/<config name>.",
+        nonempty="a directory path or null",
+    )
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunConfig:
-    model: ModelSection = field(default_factory=ModelSection)
-    data: DataSection = field(default_factory=DataSection)
-    task: NamedSection = field(default_factory=lambda: NamedSection(name="math"))
-    estimator: NamedSection = field(default_factory=lambda: NamedSection(name="majority"))
-    ttrl: TTRLSection = field(default_factory=TTRLSection)
-    generation: GenerationSection = field(default_factory=GenerationSection)
-    train: TrainSection = field(default_factory=TrainSection)
-    checkpoint: CheckpointSection = field(default_factory=CheckpointSection)
-    eval: EvalSection = field(default_factory=EvalSection)
-    logging: LoggingSection = field(default_factory=LoggingSection)
-    output: OutputSection = field(default_factory=OutputSection)
-    #: Where the config came from (for error messages); not a user key.
-    source: str = field(default="<config>", compare=False)
+    model: ModelSection = setting(help="The policy model.", default_factory=ModelSection)
+    data: DataSection = setting(help="The prompts trained on.", default_factory=DataSection)
+    task: NamedSection = setting(
+        help="The task plugin: extracts and groups answers.", default_factory=lambda: NamedSection(name="math")
+    )
+    estimator: NamedSection = setting(
+        help="The label-free reward estimator.", default_factory=lambda: NamedSection(name="majority")
+    )
+    ttrl: TTRLSection = setting(help="Votes and trained samples per prompt.", default_factory=TTRLSection)
+    generation: GenerationSection = setting(help="Sampling during training.", default_factory=GenerationSection)
+    train: TrainSection = setting(help="The GRPO update.", default_factory=TrainSection)
+    checkpoint: CheckpointSection = setting(help="Checkpoints for --resume.", default_factory=CheckpointSection)
+    eval: EvalSection = setting(
+        help="Before/after evaluation (gold labels, reporting only).", default_factory=EvalSection
+    )
+    logging: LoggingSection = setting(help="Trackers besides metrics.jsonl.", default_factory=LoggingSection)
+    output: OutputSection = setting(help="Where the run directory goes.", default_factory=OutputSection)
+    source: str = setting(
+        "<config>", help="Where the config came from (for error messages).", compare=False, internal=True
+    )
+
+    def __post_init__(self) -> None:
+        """Checks across sections (each section's own ranges are its settings)."""
+        t, tr, m = self.ttrl, self.train, self.model
+        per_step = tr.prompts_per_step * t.n_train
+        if per_step % tr.micro_batch_size:
+            raise FieldError(
+                "train.micro_batch_size",
+                f"{tr.micro_batch_size} does not divide prompts_per_step x n_train = {tr.prompts_per_step} x {t.n_train} = {per_step}",
+            )
+        if tr.bf16_weights and m.dtype != "bf16":
+            raise FieldError("train.bf16_weights", f"needs model.dtype bf16, got {m.dtype!r}")
+        if tr.bf16_weights and m.lora:
+            raise FieldError("train.bf16_weights", "applies to a full fine-tune; set it false with model.lora")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -185,93 +299,9 @@ class RunConfig:
         return d
 
 
-_CHOICES = {
-    "model.dtype": ("bf16", "fp32"),
-    "model.attention": ("auto", "eager", "sdpa"),
-    "train.update": ("lean", "trl"),
-    "generation.vllm_mode": ("colocate", "server"),
-    "train.lr_scheduler": ("constant", "linear", "cosine", "constant_with_warmup", "cosine_with_min_lr"),
-    "train.loss_type": ("grpo", "dapo", "dr_grpo", "bnpo"),
-    "train.scale_rewards": ("group", "batch", "none"),
-    "logging.report_to": ("none", "tensorboard", "wandb", "trackio"),
-}
-
-#: The package each ``logging.report_to`` choice needs (transformers' integration imports it).
-REPORT_TO_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "trackio": "trackio"}
-
-
-def _type_ok(value: Any, hint: Any) -> tuple[bool, Any]:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        if value is None and type(None) in args:
-            return True, None
-        for a in args:
-            if a is type(None):
-                continue
-            ok, v = _type_ok(value, a)
-            if ok:
-                return True, v
-        return False, value
-    if hint is bool:
-        return isinstance(value, bool), value
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return True, float(value)
-        return False, value
-    if hint is str:
-        return isinstance(value, str), value
-    if hint is dict:
-        return isinstance(value, dict), value
-    return True, value
-
-
-def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
-    if data is None and prefix:
-        # ``model: null`` must not quietly mean "the default model"
-        raise ConfigError(
-            f"{where}: field {prefix.rstrip('.')!r}: expected a mapping, got null (omit the section for defaults)"
-        )
-    if data is None:
-        data = {}
-    if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{where}: field {prefix.rstrip('.') or 'top level'!r}: expected a mapping, got {type(data).__name__}"
-        )
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if not (cls is RunConfig and f.name == "source")}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{where}: field {prefix + str(unknown[0])!r}: unknown key; known: {', '.join(sorted(fields))}"
-        )
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        hint = hints[name]
-        key = prefix + name
-        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-            kwargs[name] = _build(hint, value, where, key + ".")
-            continue
-        ok, value = _type_ok(value, hint)
-        if ok and isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"{where}: field {key!r}: expected a finite number, got {value!r}")
-        if not ok:
-            want = str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
-            raise ConfigError(f"{where}: field {key!r}: expected {want}, got {value!r}")
-        if key in _CHOICES and value not in _CHOICES[key]:
-            raise ConfigError(f"{where}: field {key!r}: expected one of {', '.join(_CHOICES[key])}, got {value!r}")
-        kwargs[name] = value
-    return cls(**kwargs)
-
-
 def from_mapping(data: Mapping[str, Any], where: str = "<config>") -> RunConfig:
     """Build and statically validate a config (no model, no plugin calls)."""
-    cfg = _build(RunConfig, data, where, "")
-    cfg.source = where
-    validate_static(cfg)
-    return cfg
+    return build(RunConfig, data, where, extra={"source": where})
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -282,103 +312,6 @@ def load_config(path: str | Path) -> RunConfig:
 
 def _err(cfg: RunConfig, field_name: str, msg: str) -> ConfigError:
     return ConfigError(f"{cfg.source}: field {field_name!r}: {msg}")
-
-
-def validate_static(cfg: RunConfig) -> None:
-    """Checks that need only numbers: group sizes, batch shapes, ranges."""
-    t, tr, g = cfg.ttrl, cfg.train, cfg.generation
-    if not cfg.model.name.strip():
-        raise _err(cfg, "model.name", "required (smollm2-135m, tiny-random, a model directory or a hub id)")
-    if not cfg.task.name:
-        raise _err(cfg, "task.name", "required")
-    if not cfg.data.dataset:
-        raise _err(cfg, "data.dataset", "required (a dataset loader name, see `ttrl-kit plugins`)")
-    if not cfg.data.id_field:
-        raise _err(cfg, "data.id_field", "required")
-    if t.n_votes < 1:
-        raise _err(cfg, "ttrl.n_votes", f"expected >= 1, got {t.n_votes}")
-    if not cfg.estimator.name:
-        raise _err(cfg, "estimator.name", "required")
-    if t.n_train < 2:
-        raise _err(cfg, "ttrl.n_train", f"GRPO needs at least 2 samples per prompt, got {t.n_train}")
-    if t.n_votes < t.n_train:
-        raise _err(cfg, "ttrl.n_train", f"n_train={t.n_train} is larger than ttrl.n_votes={t.n_votes}")
-    if tr.prompts_per_step < 1:
-        raise _err(cfg, "train.prompts_per_step", f"expected >= 1, got {tr.prompts_per_step}")
-    if tr.micro_batch_size < 1:
-        raise _err(cfg, "train.micro_batch_size", f"expected >= 1, got {tr.micro_batch_size}")
-    per_step = tr.prompts_per_step * t.n_train
-    if per_step % tr.micro_batch_size:
-        raise _err(
-            cfg,
-            "train.micro_batch_size",
-            f"{tr.micro_batch_size} does not divide prompts_per_step x n_train = {tr.prompts_per_step} x {t.n_train} = {per_step}",
-        )
-    if tr.max_steps == 0 or (tr.max_steps < 0 and tr.epochs <= 0):
-        raise _err(cfg, "train.max_steps", "no training: set train.max_steps > 0 or train.epochs > 0")
-    if tr.learning_rate <= 0:
-        raise _err(cfg, "train.learning_rate", f"expected > 0, got {tr.learning_rate}")
-    if tr.beta < 0:
-        raise _err(cfg, "train.beta", f"expected >= 0, got {tr.beta}")
-    if (isinstance(tr.threads, str) and tr.threads != "auto") or (isinstance(tr.threads, int) and tr.threads < 1):
-        raise _err(cfg, "train.threads", f"expected 'auto' or an integer >= 1, got {tr.threads!r}")
-    if tr.max_minutes is not None and tr.max_minutes <= 0:
-        raise _err(cfg, "train.max_minutes", f"expected > 0, got {tr.max_minutes}")
-    if not 0.0 <= tr.warmup_ratio <= 1.0:
-        raise _err(cfg, "train.warmup_ratio", f"expected in [0, 1], got {tr.warmup_ratio}")
-    if tr.weight_decay < 0:
-        raise _err(cfg, "train.weight_decay", f"expected >= 0, got {tr.weight_decay}")
-    if tr.max_grad_norm <= 0:
-        raise _err(cfg, "train.max_grad_norm", f"expected > 0, got {tr.max_grad_norm}")
-    if isinstance(tr.threads, int) and tr.threads > 4096:
-        raise _err(cfg, "train.threads", f"expected at most 4096, got {tr.threads}")
-    if not 0.0 < g.vllm_gpu_memory_utilization <= 1.0:
-        raise _err(
-            cfg, "generation.vllm_gpu_memory_utilization", f"expected in (0, 1], got {g.vllm_gpu_memory_utilization}"
-        )
-    if cfg.eval.temperature is not None and not cfg.eval.temperature > 0:
-        raise _err(cfg, "eval.temperature", f"expected > 0 or null, got {cfg.eval.temperature}")
-    if cfg.eval.max_questions is not None and cfg.eval.max_questions < 1:
-        raise _err(cfg, "eval.max_questions", f"expected >= 1 or null, got {cfg.eval.max_questions}")
-    if cfg.output.dir is not None and not cfg.output.dir.strip():
-        raise _err(cfg, "output.dir", "expected a directory path or null, got ''")
-    if not (g.temperature > 0.0):
-        raise _err(cfg, "generation.temperature", f"expected > 0, got {g.temperature}")
-    if not (0.0 < g.top_p <= 1.0):
-        raise _err(cfg, "generation.top_p", f"expected in (0, 1], got {g.top_p}")
-    if g.top_k < 0:
-        raise _err(cfg, "generation.top_k", f"expected >= 0, got {g.top_k}")
-    for name in ("max_prompt_length", "max_completion_length"):
-        if getattr(g, name) < 1:
-            raise _err(cfg, f"generation.{name}", f"expected >= 1, got {getattr(g, name)}")
-    if cfg.checkpoint.every < 1:
-        raise _err(cfg, "checkpoint.every", f"expected >= 1, got {cfg.checkpoint.every}")
-    if cfg.checkpoint.keep < 2:
-        raise _err(
-            cfg,
-            "checkpoint.keep",
-            f"expected >= 2 (a half-written newest checkpoint must leave one), got {cfg.checkpoint.keep}",
-        )
-    if cfg.eval.k < 1:
-        raise _err(cfg, "eval.k", f"expected >= 1, got {cfg.eval.k}")
-    if cfg.eval.batch_prompts < 1:
-        raise _err(cfg, "eval.batch_prompts", f"expected >= 1, got {cfg.eval.batch_prompts}")
-    if cfg.data.heldout is not None:
-        unknown = sorted(set(cfg.data.heldout) - {"dataset", "source", "options", "id_field"})
-        if unknown:
-            raise _err(cfg, f"data.heldout.{unknown[0]}", "unknown key; known: dataset, id_field, options, source")
-        for key in ("dataset", "source", "id_field"):
-            v = cfg.data.heldout.get(key)
-            if key in cfg.data.heldout and (not isinstance(v, str) or not v):
-                raise _err(cfg, f"data.heldout.{key}", f"expected a non-empty string, got {v!r}")
-        if not isinstance(cfg.data.heldout.get("options", {}), dict):
-            raise _err(cfg, "data.heldout.options", "expected a mapping")
-    if tr.bf16_weights and cfg.model.dtype != "bf16":
-        raise _err(cfg, "train.bf16_weights", f"needs model.dtype bf16, got {cfg.model.dtype!r}")
-    if tr.bf16_weights and cfg.model.lora:
-        raise _err(cfg, "train.bf16_weights", "applies to a full fine-tune; set it false with model.lora")
-    if cfg.model.lora is not None and not isinstance(cfg.model.lora, dict):
-        raise _err(cfg, "model.lora", "expected a mapping of peft LoraConfig fields or null")
 
 
 def _cpu_times(stat_path: str) -> tuple[int, int, int] | None:

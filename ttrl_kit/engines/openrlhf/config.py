@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.schema import build, check, setting
 
 ENV_VAR = "TTRL_KIT_OPENRLHF"
 """Name of the environment variable that holds :class:`TTRLConfig` as JSON."""
@@ -23,26 +24,28 @@ ENV_VAR = "TTRL_KIT_OPENRLHF"
 @dataclass(frozen=True)
 class TTRLConfig:
     """What the group hook needs: which task and estimator to ask the registry for, and how
-    many votes to draw per prompt (``None``: as many as OpenRLHF trains on)."""
+    many votes to draw per prompt.  Built from a mapping by :meth:`from_mapping` (one-line
+    errors naming the field); direct construction is checked against the same settings."""
 
-    task: str
-    estimator: str = "majority"
-    task_options: Mapping[str, Any] = field(default_factory=dict)
-    estimator_options: Mapping[str, Any] = field(default_factory=dict)
-    n_votes: int | None = None
-    #: Run OpenRLHF's own evaluation once before the first training step (global step 0), so a
-    #: run shows its own before/after (OpenRLHF 0.11.2 only evaluates after update steps).
-    eval_at_start: bool = False
+    task: str = setting(help="Task name from the plugin registry.", nonempty="a task name from `ttrl-kit plugins`")
+    estimator: str = setting("majority", help="Estimator name from the plugin registry.", nonempty=True)
+    task_options: Mapping[str, Any] = setting(help="Keyword options of the task.", default_factory=dict)
+    estimator_options: Mapping[str, Any] = setting(help="Keyword options of the estimator.", default_factory=dict)
+    n_votes: int | None = setting(
+        None, help="Samples voted on per prompt (null: as many as the engine trains on).", ge=1
+    )
+    eval_at_start: bool = setting(
+        False,
+        help="Run OpenRLHF's own evaluation once before the first training step (global step 0), so a run "
+        "shows its own before/after (OpenRLHF 0.11.2 only evaluates after update steps).",
+    )
 
     def __post_init__(self) -> None:
-        if not isinstance(self.task, str) or not self.task:
-            raise ConfigError("TTRL config: 'task' must be a non-empty string")
-        if not isinstance(self.estimator, str) or not self.estimator:
-            raise ConfigError("TTRL config: 'estimator' must be a non-empty string")
-        if self.n_votes is not None and (not isinstance(self.n_votes, int) or self.n_votes < 1):
-            raise ConfigError(f"TTRL config: 'n_votes' must be a positive integer, got {self.n_votes!r}")
-        if not isinstance(self.eval_at_start, bool):
-            raise ConfigError(f"TTRL config: 'eval_at_start' must be true or false, got {self.eval_at_start!r}")
+        check(self)
+
+    @classmethod
+    def from_mapping(cls, data: Any, where: str, prefix: str = "") -> TTRLConfig:
+        return build(cls, data, where, prefix=prefix)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -56,19 +59,7 @@ class TTRLConfig:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a JSON object")
-        unknown = sorted(
-            set(data) - {"task", "estimator", "task_options", "estimator_options", "n_votes", "eval_at_start"}
-        )
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
-        if "task" not in data:
-            raise ConfigError(f"{where}: missing 'task'")
-        for key in ("task_options", "estimator_options"):
-            if not isinstance(data.get(key, {}), dict):
-                raise ConfigError(f"{where}: '{key}' must be an object")
-        return cls(**data)
+        return cls.from_mapping(data, where)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TTRLConfig:

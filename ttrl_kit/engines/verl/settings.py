@@ -19,7 +19,6 @@ from ttrl_kit.engines.openrlhf.config import TTRLConfig
 SECTION = "ttrl"
 """Top-level key of verl's config that holds the TTRL settings."""
 
-KEYS = ("task", "estimator", "task_options", "estimator_options", "n_votes")
 
 SIGNALS_AT_REWARD_TIME: frozenset[str] = frozenset()
 """Per-token signals the verl engine can hand an estimator at reward time.  None yet: the
@@ -45,20 +44,15 @@ def settings_from_config(config: Mapping[str, Any]) -> TTRLConfig:
     data = _plain(section)
     if not isinstance(data, dict):
         raise ConfigError(f"verl config: '{SECTION}' must be a mapping")
-    unknown = sorted(set(data) - set(KEYS))
-    if unknown:
-        raise ConfigError(f"verl config: {SECTION}.{unknown[0]}: unknown key (known: {', '.join(KEYS)})")
-    if not data.get("task"):
-        raise ConfigError(f"verl config: {SECTION}.task is required (a task name from `ttrl-kit plugins`)")
+    if "eval_at_start" in data:
+        raise ConfigError(
+            f"verl config: field '{SECTION}.eval_at_start': OpenRLHF only; verl evaluates at step 0 with "
+            "trainer.val_before_train=True"
+        )
     for key in ("task_options", "estimator_options"):
-        if data.get(key) is None:
+        if data.get(key) is None:  # Hydra's null: the default
             data.pop(key, None)
-        elif not isinstance(data[key], dict):
-            raise ConfigError(f"verl config: {SECTION}.{key} must be a mapping")
-    try:
-        return TTRLConfig(**data)
-    except ConfigError as exc:
-        raise ConfigError(f"verl config: {SECTION}: {str(exc).removeprefix('TTRL config: ')}") from None
+    return TTRLConfig.from_mapping(data, "verl config", prefix=f"{SECTION}.")
 
 
 def build_scorer(settings: TTRLConfig) -> GroupScorer:
