@@ -3,6 +3,7 @@
 Public API, all a plugin or an engine needs::
 
     from ttrl_kit import hookimpl, Task, KeyedTask, AnswerClasses, Estimate, GroupScorer, Signals
+    from ttrl_kit import setting, build, FieldError   # typed options from a mapping (core/schema.py)
 """
 
 from ttrl_kit.core.errors import ConfigError, InputError, TTRLError, UnknownNameError
@@ -10,6 +11,7 @@ from ttrl_kit.core.estimators import Estimator, VoteOptions
 from ttrl_kit.core.hookspecs import hookimpl
 from ttrl_kit.core.plugins import PluginRegistry, get_registry
 from ttrl_kit.core.records import SIGNAL_NAMES, AnswerClasses, Estimate, GroupResult, PluginFailure, PluginInfo, Signals
+from ttrl_kit.core.schema import FieldError, build, setting
 from ttrl_kit.core.scoring import GroupScorer, group_indices, summarise
 from ttrl_kit.core.task import KeyedTask, Task, grade, group_by_key
 
@@ -21,6 +23,7 @@ __all__ = [
     "ConfigError",
     "Estimate",
     "Estimator",
+    "FieldError",
     "GroupResult",
     "GroupScorer",
     "InputError",
@@ -33,10 +36,12 @@ __all__ = [
     "Task",
     "UnknownNameError",
     "VoteOptions",
+    "build",
     "get_registry",
     "grade",
     "group_by_key",
     "group_indices",
     "hookimpl",
+    "setting",
     "summarise",
 ]

@@ -14,85 +14,113 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.io import load_mapping
+from ttrl_kit.core.schema import build, setting
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,79}$")
 MODES = ("estimate", "train")
+
+
+def _ident(value: Any) -> Any:
+    """A grid axis id: used in file names and tables."""
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValueError(f"expected an id of letters, digits and ._@+=- (max 80), got {value!r}")
+    return value
+
+
+def _modes(value: Any) -> Any:
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not value or any(m not in MODES for m in value):
+        raise ValueError(f"expected a non-empty list of {', '.join(MODES)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
 class SamplingSpec:
     """How rollouts are drawn; part of the rollout cache key."""
 
-    n: int = 8
-    temperature: float = 0.8
-    top_p: float = 1.0
-    top_k: int = 0
-    max_new_tokens: int = 64
-    #: Prompts per ``generate`` call (each expanded to ``n`` samples); also the resume unit.
-    prompts_per_batch: int = 4
+    n: int = setting(8, help="Samples per prompt.", ge=1)
+    temperature: float = setting(0.8, help="Sampling temperature.", gt=0)
+    top_p: float = setting(1.0, help="Nucleus sampling mass.", gt=0, le=1)
+    top_k: int = setting(0, help="Top-k filtering; 0 disables it.", ge=0)
+    max_new_tokens: int = setting(64, help="Tokens sampled per response at most.", ge=1)
+    prompts_per_batch: int = setting(
+        4, help="Prompts per ``generate`` call (each expanded to ``n`` samples); also the resume unit.", ge=1
+    )
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    id: str
-    #: ``smollm2-135m``, ``tiny-random``, a local directory or an HF hub id (engine loader).
-    name: str
-    #: Generation precision: ``bf16`` (faster on CPUs with native bf16) or ``fp32``.
-    dtype: str = "bf16"
+    id: str = setting(help="Short id used in file names and tables (default: from the name).", parse=_ident)
+    name: str = setting(
+        help="``smollm2-135m``, ``tiny-random``, a local directory or an HF hub id (engine loader).", nonempty=True
+    )
+    dtype: str = setting(
+        "bf16",
+        help="Generation precision: ``bf16`` (faster on CPUs with native bf16) or ``fp32``.",
+        choices=("bf16", "fp32"),
+    )
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    id: str
-    task: str
-    dataset: str
-    source: str
-    task_options: Mapping[str, Any] = field(default_factory=dict)
-    dataset_options: Mapping[str, Any] = field(default_factory=dict)
-    id_field: str = "id"
-    #: Use only the first ``limit`` rows (null: all).
-    limit: int | None = None
-    sampling: SamplingSpec = field(default_factory=SamplingSpec)
+    id: str = setting(help="Short id used in file names and tables (default: the task name).", parse=_ident)
+    task: str = setting(help="Task name from the plugin registry.", nonempty=True)
+    dataset: str = setting(help="Dataset loader name from the plugin registry.", nonempty=True)
+    source: str = setting(help="The loader's source (a family name, a file path, ...).", nonempty=True)
+    task_options: Mapping[str, Any] = setting(
+        help="Task options (over those of ``task_config``, a file with a bare mapping or a run config's "
+        "``task: {name, options}``).",
+        default_factory=dict,
+    )
+    dataset_options: Mapping[str, Any] = setting(help="Extra keyword options for the loader.", default_factory=dict)
+    id_field: str = setting("id", help="The column that identifies a prompt.", nonempty=True)
+    limit: int | None = setting(None, help="Use only the first ``limit`` rows (null: all).", ge=1)
+    sampling: SamplingSpec = setting(
+        help="Overrides of the grid's ``sampling`` for this task.", default_factory=SamplingSpec
+    )
 
 
 @dataclass(frozen=True)
 class EstimatorSpec:
-    id: str
-    name: str
-    options: Mapping[str, Any] = field(default_factory=dict)
-    #: Vote with only the first ``n_votes`` cached samples (null: all ``sampling.n``).
-    n_votes: int | None = None
+    id: str = setting(help="Short id used in file names and tables (default: the name).", parse=_ident)
+    name: str = setting(help="Estimator name from the plugin registry.", nonempty=True)
+    options: Mapping[str, Any] = setting(help="Keyword options of the estimator.", default_factory=dict)
+    n_votes: int | None = setting(
+        None, help="Vote with only the first ``n_votes`` cached samples (null: all ``sampling.n``).", ge=1
+    )
 
 
 @dataclass(frozen=True)
 class TrainSpec:
     """Short TTRL runs through the embedded engine: one per model x task x estimator listed."""
 
-    tasks: tuple[str, ...] = ()
-    estimators: tuple[str, ...] = ()
-    models: tuple[str, ...] = ()
-    #: Engine config sections (``train``, ``ttrl``, ``generation``, ``eval``, ...) merged into
-    #: the generated run config; see ``ttrl-kit train``'s config reference.
-    engine: Mapping[str, Any] = field(default_factory=dict)
+    tasks: tuple[str, ...] = setting((), help="Task ids trained on (default: all).")
+    estimators: tuple[str, ...] = setting((), help="Estimator ids trained with (default: the first).")
+    models: tuple[str, ...] = setting((), help="Model ids trained (default: all).")
+    engine: Mapping[str, Any] = setting(
+        help="Engine config sections (``train``, ``ttrl``, ``generation``, ``eval``, ...) merged into the generated "
+        "run config; see ``ttrl-kit train``'s config reference.",
+        default_factory=dict,
+    )
 
 
 @dataclass(frozen=True)
 class BenchConfig:
-    name: str
-    output: str
-    modes: tuple[str, ...]
-    seed: int
-    models: tuple[ModelSpec, ...]
-    tasks: tuple[TaskSpec, ...]
-    estimators: tuple[EstimatorSpec, ...]
-    train: TrainSpec
-    source: str = "<config>"
+    name: str = setting(help="The grid's name (default: the config file's stem).", parse=_ident)
+    output: str = setting(help="Output directory (default: runs/bench/NAME).", nonempty="a directory path")
+    modes: tuple[str, ...] = setting(help="What to run: ``estimate`` (cached rollouts) and/or ``train``.", parse=_modes)
+    seed: int = setting(help="Seed of the sampling.", ge=0)
+    models: tuple[ModelSpec, ...] = setting(help="Models (a name, or {id, name, dtype}).")
+    tasks: tuple[TaskSpec, ...] = setting(help="Tasks with their datasets.")
+    estimators: tuple[EstimatorSpec, ...] = setting(help="Estimators (a name, or {id, name, options, n_votes}).")
+    train: TrainSpec = setting(help="The ``train`` mode's runs.", default_factory=TrainSpec)
+    source: str = setting("<config>", help="Where the config came from (errors).", internal=True)
 
     def model(self, mid: str) -> ModelSpec:
         return next(m for m in self.models if m.id == mid)
@@ -120,243 +148,127 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-# -- parsing ---------------------------------------------------------------------------------
+# -- parsing: defaults that depend on other keys, then one build() ---------------------------------
 
 
-class _Ctx:
-    def __init__(self, where: str) -> None:
-        self.where = where
-
-    def err(self, fld: str, msg: str) -> ConfigError:
-        return ConfigError(f"{self.where}: field {fld!r}: {msg}")
-
-    def mapping(self, value: Any, fld: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            raise self.err(fld, f"expected a mapping, got {type(value).__name__}")
-        return dict(value)
-
-    def keys(self, data: Mapping[str, Any], known: set[str], fld: str) -> None:
-        unknown = sorted(set(data) - known)
-        if unknown:
-            prefix = f"{fld}." if fld else ""
-            raise self.err(f"{prefix}{unknown[0]}", f"unknown key; known: {', '.join(sorted(known))}")
-
-    def string(self, data: Mapping[str, Any], key: str, fld: str, default: str | None = None) -> str:
-        value = data.get(key, default)
-        if not isinstance(value, str) or not value:
-            raise self.err(fld, f"expected a non-empty string, got {value!r}")
-        return value
-
-    def integer(self, value: Any, fld: str, minimum: int | None = None, optional: bool = False) -> int | None:
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.err(fld, f"expected an integer, got {value!r}")
-        if minimum is not None and value < minimum:
-            raise self.err(fld, f"expected >= {minimum}, got {value}")
-        return value
-
-    def number(self, value: Any, fld: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.err(fld, f"expected a number, got {value!r}")
-        return float(value)
-
-    def ident(self, value: Any, fld: str) -> str:
-        if not isinstance(value, str) or not _ID.match(value):
-            raise self.err(fld, f"expected an id of letters, digits and ._@+=- (max 80), got {value!r}")
-        return value
+def _err(where: str, fld: str, msg: str) -> ConfigError:
+    return ConfigError(f"{where}: field {fld!r}: {msg}")
 
 
-def _sampling(ctx: _Ctx, data: Any, fld: str, base: SamplingSpec) -> SamplingSpec:
-    d = ctx.mapping(data, fld)
-    ctx.keys(d, set(SamplingSpec.__dataclass_fields__), fld)
-    vals = asdict(base)
-    for key in ("n", "top_k", "max_new_tokens", "prompts_per_batch"):
-        if key in d:
-            vals[key] = ctx.integer(d[key], f"{fld}.{key}", minimum=0 if key == "top_k" else 1)
-    for key in ("temperature", "top_p"):
-        if key in d:
-            vals[key] = ctx.number(d[key], f"{fld}.{key}")
-    if not vals["temperature"] > 0:
-        raise ctx.err(f"{fld}.temperature", f"expected > 0, got {vals['temperature']}")
-    if not 0 < vals["top_p"] <= 1:
-        raise ctx.err(f"{fld}.top_p", f"expected in (0, 1], got {vals['top_p']}")
-    return SamplingSpec(**vals)
+def _items(d: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = d.get(key)
+    if not isinstance(value, list) or not value:
+        raise _err(where, key, "expected a non-empty list")
+    return value
 
 
-def _model(ctx: _Ctx, item: Any, fld: str) -> ModelSpec:
+def _named(item: Any, default_id: Any) -> Any:
+    """``"name"`` -> ``{"name": name}``; an id derived from the name where none is given."""
     if isinstance(item, str):
         item = {"name": item}
-    d = ctx.mapping(item, fld)
-    ctx.keys(d, {"id", "name", "dtype"}, fld)
-    name = ctx.string(d, "name", f"{fld}.name")
-    default_id = re.sub(r"[^A-Za-z0-9._@+=-]+", "_", name.strip("/~.")).strip("_") or "model"
-    mid = ctx.ident(d.get("id", default_id[-80:]), f"{fld}.id")
-    dtype = d.get("dtype", "bf16")
-    if dtype not in ("bf16", "fp32"):
-        raise ctx.err(f"{fld}.dtype", f"expected bf16 or fp32, got {dtype!r}")
-    return ModelSpec(id=mid, name=name, dtype=dtype)
+    if isinstance(item, Mapping) and "id" not in item and isinstance(item.get("name"), str) and item["name"]:
+        item = {**item, "id": default_id(item["name"])}
+    return item
 
 
-def _task(ctx: _Ctx, item: Any, fld: str, base: SamplingSpec, root: Path) -> TaskSpec:
-    d = ctx.mapping(item, fld)
-    known = {
-        "id",
-        "task",
-        "task_options",
-        "task_config",
-        "dataset",
-        "source",
-        "dataset_options",
-        "id_field",
-        "limit",
-        "sampling",
-    }
-    ctx.keys(d, known, fld)
-    task = ctx.string(d, "task", f"{fld}.task")
-    options: dict[str, Any] = {}
-    if d.get("task_config") is not None:
-        options.update(_task_config_options(ctx, d["task_config"], task, f"{fld}.task_config", root))
-    options.update(ctx.mapping(d.get("task_options"), f"{fld}.task_options"))
-    dataset = ctx.string(d, "dataset", f"{fld}.dataset")
-    source = d.get("source")
-    if not isinstance(source, str) or not source:
-        raise ctx.err(f"{fld}.source", f"expected a non-empty string, got {source!r}")
-    return TaskSpec(
-        id=ctx.ident(d.get("id", task), f"{fld}.id"),
-        task=task,
-        dataset=dataset,
-        source=source,
-        task_options=options,
-        dataset_options=ctx.mapping(d.get("dataset_options"), f"{fld}.dataset_options"),
-        id_field=ctx.string(d, "id_field", f"{fld}.id_field", "id"),
-        limit=ctx.integer(d.get("limit"), f"{fld}.limit", minimum=1, optional=True),
-        sampling=_sampling(ctx, d.get("sampling"), f"{fld}.sampling", base),
-    )
+def _model_id(name: str) -> str:
+    return (re.sub(r"[^A-Za-z0-9._@+=-]+", "_", name.strip("/~.")).strip("_") or "model")[-80:]
 
 
-def _task_config_options(ctx: _Ctx, path: Any, task: str, fld: str, root: Path) -> dict[str, Any]:
+def _task_item(item: Any, fld: str, base: SamplingSpec, root: Path, where: str) -> Any:
+    if not isinstance(item, Mapping):
+        return item  # build() names what was expected
+    item = dict(item)
+    task = item.get("task")
+    if "id" not in item and isinstance(task, str) and task:
+        item["id"] = task
+    if item.get("task_config") is not None:
+        options = _task_config_options(item["task_config"], task, f"{fld}.task_config", root, where)
+        given = item.get("task_options")
+        item["task_options"] = {**options, **given} if isinstance(given, Mapping) else given or options
+    item.pop("task_config", None)
+    sampling = item.get("sampling")
+    if sampling is None or isinstance(sampling, Mapping):
+        item["sampling"] = {**asdict(base), **(sampling or {})}
+    return item
+
+
+def _task_config_options(path: Any, task: Any, fld: str, root: Path, where: str) -> dict[str, Any]:
     """Task options from another config file: either a bare options mapping or a run config
     with a ``task: {name, options}`` section (the shape ``ttrl-kit train`` configs use)."""
     if not isinstance(path, str) or not path:
-        raise ctx.err(fld, f"expected a file path, got {path!r}")
+        raise _err(where, fld, f"expected a file path, got {path!r}")
     p = Path(path)
     if not p.is_absolute() and not p.exists() and (root / p).exists():
         p = root / p
     if not p.is_file():
-        raise ctx.err(fld, f"file not found: {path}")
+        raise _err(where, fld, f"file not found: {path}")
     data = load_mapping(p)
     section = data.get("task")
     if isinstance(section, Mapping):
         if section.get("name") not in (None, task):
-            raise ctx.err(fld, f"{p}: task.name is {section.get('name')!r} but this task is {task!r}")
+            raise _err(where, fld, f"{p}: task.name is {section.get('name')!r} but this task is {task!r}")
         opts = section.get("options") or {}
         if not isinstance(opts, Mapping):
-            raise ctx.err(fld, f"{p}: task.options must be a mapping")
+            raise _err(where, fld, f"{p}: task.options must be a mapping")
         return dict(opts)
     return dict(data)
 
 
-def _estimator(ctx: _Ctx, item: Any, fld: str) -> EstimatorSpec:
-    if isinstance(item, str):
-        item = {"name": item}
-    d = ctx.mapping(item, fld)
-    ctx.keys(d, {"id", "name", "options", "n_votes"}, fld)
-    name = ctx.string(d, "name", f"{fld}.name")
-    return EstimatorSpec(
-        id=ctx.ident(d.get("id", name), f"{fld}.id"),
-        name=name,
-        options=ctx.mapping(d.get("options"), f"{fld}.options"),
-        n_votes=ctx.integer(d.get("n_votes"), f"{fld}.n_votes", minimum=1, optional=True),
-    )
-
-
-def _unique(ctx: _Ctx, specs: tuple[Any, ...], fld: str) -> None:
-    seen: set[str] = set()
-    for i, s in enumerate(specs):
-        if s.id in seen:
-            raise ctx.err(f"{fld}[{i}].id", f"duplicate id {s.id!r}; give each entry a distinct id")
-        seen.add(s.id)
-
-
-def _id_list(ctx: _Ctx, value: Any, fld: str, known: list[str]) -> tuple[str, ...]:
+def _id_list(value: Any, fld: str, known: list[str], default: list[str], where: str) -> Any:
     if value is None:
-        return tuple(known)
+        return default
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
-        raise ctx.err(fld, f"expected a list of ids, got {value!r}")
+        raise _err(where, fld, f"expected a list of ids, got {value!r}")
     for i, v in enumerate(value):
         if v not in known:
-            raise ctx.err(f"{fld}[{i}]", f"unknown id {v!r}; known: {', '.join(known)}")
-    return tuple(value)
+            raise _err(where, f"{fld}[{i}]", f"unknown id {v!r}; known: {', '.join(known)}")
+    return value
+
+
+def _unique(specs: tuple[Any, ...], fld: str, where: str) -> None:
+    seen: set[str] = set()
+    for i, s in enumerate(specs):
+        if s.id in seen:
+            raise _err(where, f"{fld}[{i}].id", f"duplicate id {s.id!r}; give each entry a distinct id")
+        seen.add(s.id)
 
 
 def from_mapping(data: Mapping[str, Any], where: str = "<config>", *, root: Path | None = None) -> BenchConfig:
     """Parse and validate a bench config (no model, no sampling; registry names are checked
     later by :func:`check_names`, which needs the plugins)."""
-    ctx = _Ctx(where)
     root = root or Path.cwd()
-    d = ctx.mapping(data, "top level")
-    known = {"name", "output", "modes", "seed", "sampling", "models", "tasks", "estimators", "train"}
-    ctx.keys(d, known, "")
-    name = ctx.ident(d.get("name", Path(where).stem if where != "<config>" else "bench"), "name")
-    output = d.get("output", f"runs/bench/{name}")
-    if not isinstance(output, str) or not output:
-        raise ctx.err("output", f"expected a directory path, got {output!r}")
-    modes_val = d.get("modes", ["estimate"])
-    if isinstance(modes_val, str):
-        modes_val = [modes_val]
-    if not isinstance(modes_val, list) or not modes_val or any(m not in MODES for m in modes_val):
-        raise ctx.err("modes", f"expected a non-empty list of {', '.join(MODES)}, got {modes_val!r}")
-    seed = ctx.integer(d.get("seed", 0), "seed", minimum=0)
-    base = _sampling(ctx, d.get("sampling"), "sampling", SamplingSpec())
-
-    def items(key: str) -> list[Any]:
-        value = d.get(key)
-        if not isinstance(value, list) or not value:
-            raise ctx.err(key, "expected a non-empty list")
-        return value
-
-    models = tuple(_model(ctx, m, f"models[{i}]") for i, m in enumerate(items("models")))
-    tasks = tuple(_task(ctx, t, f"tasks[{i}]", base, root) for i, t in enumerate(items("tasks")))
-    estimators = tuple(_estimator(ctx, e, f"estimators[{i}]") for i, e in enumerate(items("estimators")))
-    _unique(ctx, models, "models")
-    _unique(ctx, tasks, "tasks")
-    _unique(ctx, estimators, "estimators")
-    for i, e in enumerate(estimators):
-        if e.n_votes is None:
-            continue
-        for t in tasks:
-            if e.n_votes > t.sampling.n:
-                raise ctx.err(f"estimators[{i}].n_votes", f"{e.n_votes} > sampling.n={t.sampling.n} of task {t.id!r}")
-    tr = ctx.mapping(d.get("train"), "train")
-    ctx.keys(tr, {"tasks", "estimators", "models", "engine"}, "train")
-    est_ids = [e.id for e in estimators]
-    train_estimators = (
-        _id_list(ctx, tr["estimators"], "train.estimators", est_ids)
-        if tr.get("estimators") is not None
-        else (est_ids[0],)
-    )
-    train = TrainSpec(
-        tasks=_id_list(ctx, tr.get("tasks"), "train.tasks", [t.id for t in tasks]),
-        estimators=train_estimators,
-        models=_id_list(ctx, tr.get("models"), "train.models", [m.id for m in models]),
-        engine=ctx.mapping(tr.get("engine"), "train.engine"),
-    )
-    return BenchConfig(
-        name=name,
-        output=output,
-        modes=tuple(modes_val),
-        seed=int(seed or 0),
-        models=models,
-        tasks=tasks,
-        estimators=estimators,
-        train=train,
-        source=where,
-    )
+    if not isinstance(data, Mapping):
+        raise _err(where, "top level", f"expected a mapping, got {type(data).__name__}")
+    d = dict(data)
+    base = build(SamplingSpec, d.pop("sampling", None), where, prefix="sampling.")
+    d.setdefault("name", Path(where).stem if where != "<config>" else "bench")
+    if isinstance(d["name"], str):
+        d.setdefault("output", f"runs/bench/{d['name']}")
+    d.setdefault("modes", ["estimate"])
+    d.setdefault("seed", 0)
+    d["models"] = [_named(m, _model_id) for m in _items(d, "models", where)]
+    d["tasks"] = [_task_item(t, f"tasks[{i}]", base, root, where) for i, t in enumerate(_items(d, "tasks", where))]
+    d["estimators"] = [_named(e, str) for e in _items(d, "estimators", where)]
+    cfg = build(BenchConfig, {**d, "train": {}}, where, extra={"source": where})
+    _unique(cfg.models, "models", where)
+    _unique(cfg.tasks, "tasks", where)
+    _unique(cfg.estimators, "estimators", where)
+    for i, e in enumerate(cfg.estimators):
+        for t in cfg.tasks:
+            if e.n_votes is not None and e.n_votes > t.sampling.n:
+                raise _err(
+                    where, f"estimators[{i}].n_votes", f"{e.n_votes} > sampling.n={t.sampling.n} of task {t.id!r}"
+                )
+    tr = {} if d.get("train") is None else d["train"]
+    if isinstance(tr, Mapping):
+        ids = {k: [s.id for s in getattr(cfg, k)] for k in ("tasks", "estimators", "models")}
+        defaults = {**ids, "estimators": ids["estimators"][:1]}
+        tr = {**tr, **{k: _id_list(tr.get(k), f"train.{k}", ids[k], defaults[k], where) for k in ids}}
+    train = build(TrainSpec, tr, where, prefix="train.")
+    return replace(cfg, train=train)
 
 
 def load_bench_config(path: str | Path) -> BenchConfig:

@@ -142,7 +142,7 @@ class _Ctx:
 
     def unknown(self, path: str, key: str, known: list[str]) -> ConfigError:
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         if self.noun == "field":
             return self.err(path, f"unknown key{hint}; known: {', '.join(known)}")
         return ConfigError(f"{self.where}: unknown {self.noun} {path!r}{hint}; known {self.noun}s: {', '.join(known)}")
@@ -189,8 +189,16 @@ def _build(cls: type[T], data: Any, ctx: _Ctx, prefix: str, extra: Mapping[str, 
     try:
         return cls(**kwargs)
     except FieldError as exc:
-        path = f"{prefix}{exc.field}" if exc.field else here
-        raise ctx.err(path, exc.message) from None
+        raise ctx.err(_join(prefix.rstrip("."), exc.field) or here, exc.message) from None
+
+
+def _join(path: str, sub: str) -> str:
+    """``a.b`` + ``c`` -> ``a.b.c``; ``a.b`` + ``[0]`` -> ``a.b[0]``."""
+    if not sub:
+        return path
+    if not path or sub.startswith("["):
+        return path + sub
+    return f"{path}.{sub}"
 
 
 def _required(meta: Mapping[str, Any]) -> str:
@@ -204,7 +212,7 @@ def _value(hint: Any, value: Any, meta: Mapping[str, Any], ctx: _Ctx, path: str)
         try:
             value = parse(value)
         except FieldError as exc:
-            raise ctx.err(f"{path}.{exc.field}" if exc.field else path, exc.message) from None
+            raise ctx.err(_join(path, exc.field), exc.message) from None
         except ValueError as exc:
             raise ctx.err(path, str(exc)) from None
     try:
