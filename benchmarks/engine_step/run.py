@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import datetime
 import os
 import platform
@@ -171,10 +172,11 @@ def make_engine_step(cfg: Any, loaded: Any, p: Any, batch: dict[str, Any], mode:
     from ttrl_kit.engines.embedded.data import to_trl_dataset
     from ttrl_kit.engines.embedded.trainer import build_trainer
 
-    c = copy.deepcopy(cfg)
-    c.train.update = mode
-    c.model.attention = attention
-    c.train.bf16_weights = bf16_weights
+    c = dataclasses.replace(  # the run config is frozen
+        cfg,
+        train=dataclasses.replace(cfg.train, update=mode, bf16_weights=bf16_weights),
+        model=dataclasses.replace(cfg.model, attention=attention),
+    )
     model = copy.deepcopy(loaded.model)
     lm = models.LoadedModel(model=model, tokenizer=loaded.tokenizer, source=loaded.source)
     tmp = tempfile.TemporaryDirectory()
