@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import math
 import importlib.util
 import sys
 import types
@@ -39,6 +40,7 @@ import torch
 OPENRLHF_ROOT = Path(openrlhf.__file__).resolve().parent
 SG_MODULE = "openrlhf.trainer.ppo_utils.samples_generator"
 EOS = 0  # the fake tokenizer's only special token
+SCRIPTED_VOCAB = 512  # vocabulary of the distributions ScriptedLLM's top-k log-probs come from
 
 
 # --------------------------------------------------------------------------- fakes
@@ -109,6 +111,7 @@ class ScriptedLLM:
     script: dict[str, list[str]]
     tokenizer: CharTokenizer
     calls: dict[str, int] = field(default_factory=dict)
+    requested: list = field(default_factory=list)  # SamplingParams.logprobs of every request
 
     async def generate(self, prompt_token_ids, sampling_params, multi_modal_data=None):
         prompt = "".join(chr(i) for i in prompt_token_ids)
@@ -117,11 +120,19 @@ class ScriptedLLM:
         text = self.script[prompt][k % len(self.script[prompt])]
         ids = [ord(c) for c in text] + [EOS]
         logprobs = None
-        if getattr(sampling_params, "logprobs", None):
+        k = getattr(sampling_params, "logprobs", None)
+        self.requested.append(k)
+        if k:
             # like vLLM: per token a {token_id: Logprob} dict; the value is scripted by the
             # text ("~conf" marks a confident response) so tests can trace it
             lp = -0.05 if "~conf" in text else -3.0
-            logprobs = [{i: SimpleNamespace(logprob=lp)} for i in ids]
+            logprobs = [{i: SimpleNamespace(logprob=lp, rank=1)} for i in ids]
+            if k > 1:
+                # the top k of a known distribution over SCRIPTED_VOCAB tokens: the sampled
+                # token, the rest of the mass uniform over the others (ids >= 1000)
+                rest = math.log((1.0 - math.exp(lp)) / (SCRIPTED_VOCAB - 1))
+                for d in logprobs:
+                    d.update({1000 + j: SimpleNamespace(logprob=rest, rank=2 + j) for j in range(k - 1)})
         out = SimpleNamespace(token_ids=ids, finish_reason="stop", logprobs=logprobs)
         return SimpleNamespace(outputs=[out])
 
@@ -175,9 +186,12 @@ def loader(prompts: list[str], labels: list[str]):
     return _Loader()
 
 
-def make_args(n_train: int, batch_size: int, label_key: str | None = None, dynamic: bool = False):
+def make_args(
+    n_train: int, batch_size: int, label_key: str | None = None, dynamic: bool = False, model: str = "unused"
+):
     """The slice of OpenRLHF's hierarchical args the samples generator reads."""
     return SimpleNamespace(
+        actor=SimpleNamespace(model_name_or_path=model),
         rollout=SimpleNamespace(batch_size=batch_size, n_samples_per_prompt=n_train, vllm_generate_batch_size=None),
         algo=SimpleNamespace(dynamic_filtering_enable=dynamic, dynamic_filtering_range=(0.0, 1.0),
                              advantage=SimpleNamespace(is_correction_level="off")),
@@ -285,4 +299,10 @@ def experience_maker_module(monkeypatch, fake_ray):
 
 @pytest.fixture
 def helpers():
-    return SimpleNamespace(make_args=make_args, CharTokenizer=CharTokenizer, loader=loader, make_fake_ray=make_fake_ray)
+    return SimpleNamespace(
+        make_args=make_args,
+        CharTokenizer=CharTokenizer,
+        loader=loader,
+        make_fake_ray=make_fake_ray,
+        SCRIPTED_VOCAB=SCRIPTED_VOCAB,
+    )

@@ -273,12 +273,12 @@ def test_majority_asks_vllm_for_no_logprobs(rollout_modules, build_generator, he
     samples, _, _, _ = gen.generate_samples(**GEN_KW)
     assert all(s.rollout_log_probs is None for s in samples)
     assert engine.llm.calls  # generation happened without log-probs (the stub returns none unless asked)
+    assert set(engine.llm.requested) == {None}
 
 
-def test_launcher_refuses_estimators_needing_signals_openrlhf_cannot_supply():
-    from ttrl_kit import ConfigError
+def test_launcher_accepts_every_signal_estimator_when_the_correction_is_off():
+    # all four signals are supplied (entropy / self_certainty as top-k bounds, test_topk_signals.py)
     from ttrl_kit.engines.openrlhf.launcher import _check_names
 
-    _check_names(TTRLConfig(task="math", estimator="confidence"))
-    with pytest.raises(ConfigError, match="estimator 'self_certainty' needs signal 'self_certainty'.*engine 'openrlhf'"):
-        _check_names(TTRLConfig(task="math", estimator="self_certainty"))
+    for est in ("confidence", "self_certainty", "neg_entropy", "certainty_vote"):
+        _check_names(TTRLConfig(task="math", estimator=est))

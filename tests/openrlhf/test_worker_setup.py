@@ -30,7 +30,7 @@ def test_setup_patches_samples_generator_when_a_worker_imports_it(rollout_module
     assert fresh.SamplesGenerator._generate_vllm.__wrapped__ is not None
     assert fresh.__spec__.origin.endswith("openrlhf/trainer/ppo_utils/samples_generator.py")
     # Nothing else is touched: other modules import normally.
-    assert worker_setup.PatchOnImport().find_spec("openrlhf.utils.agent") is None
+    assert worker_setup.PatchOnImport().find_spec("openrlhf.utils.logging_utils") is None
 
 
 def test_setup_patches_an_already_imported_module(rollout_modules, hook_cleanup):

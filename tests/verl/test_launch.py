@@ -149,10 +149,10 @@ def test_gpu_and_data_checks_before_anything_starts(capsys, tmp_path):
 
 
 def test_signal_hungry_estimator_is_refused():
-    scorer = GroupScorer.from_names("math", "majority")
-    scorer.estimator = type("Needy", (), {"needs": ("token_logprobs",)})()
-    with pytest.raises(ConfigError, match="needs signal.s. token_logprobs"):
-        check_signals(scorer, "needy")
+    check_signals(GroupScorer.from_names("math", "majority"), "majority")  # answers only: fine
+    for est, signal in (("self_certainty", "self_certainty"), ("confidence", "logprob")):
+        with pytest.raises(ConfigError, match=f"estimator '{est}' needs signal '{signal}', which engine 'verl'"):
+            check_signals(GroupScorer.from_names("math", est), est)
 
 
 def test_version_pin_is_checked():

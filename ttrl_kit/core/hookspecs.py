@@ -55,8 +55,10 @@ def register_estimators(register: Register) -> None:
     some estimator needs, from the model's own distribution (raw logits, temperature 1),
     and the core checks ``needs`` against what the engine supplies when the run is
     configured, before any model loads: the embedded engine (HF ``generate``) supplies all
-    four exactly; the OpenRLHF engine supplies ``logprob`` only; ``ttrl-kit vote`` reads
-    them from the input file's ``"signals"`` field.  An estimator without ``needs`` is
+    four exactly; the OpenRLHF engine supplies ``logprob`` and ``topk_logprobs`` exactly and
+    ``entropy`` / ``self_certainty`` as bounds from vLLM's top 20 (:mod:`ttrl_kit.core.topk`);
+    the verl engine supplies none; ``ttrl-kit vote`` reads them from the input file's
+    ``"signals"`` field.  An estimator without ``needs`` is
     called exactly as before and costs nothing extra.
     """
 

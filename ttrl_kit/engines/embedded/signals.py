@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ttrl_kit.core.records import Signals
+from ttrl_kit.core.topk import DEFAULT_TOPK
 
-TOPK = 20
-"""k of ``topk_logprobs`` (DeepConf computes token confidence from the top 20 by default)."""
+TOPK = DEFAULT_TOPK
+"""k of ``topk_logprobs``: the same k as every engine (:data:`ttrl_kit.core.topk.DEFAULT_TOPK`)."""
 
 SUPPLIED = ("logprob", "entropy", "self_certainty", "topk_logprobs")
 """Everything the embedded engine supplies when it generates with HF ``generate``."""

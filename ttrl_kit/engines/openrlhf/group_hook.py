@@ -18,19 +18,28 @@ from typing import Any
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.records import GroupResult, Signals
 from ttrl_kit.core.scoring import GroupScorer
+from ttrl_kit.core.topk import DEFAULT_TOPK, signals_from_topk
 from ttrl_kit.engines.openrlhf.config import TTRLConfig
+from ttrl_kit.engines.openrlhf.topk_capture import TOPK_KEY
 
 PREFIX = "ttrl/"
 """Prefix of every metric the hook adds to OpenRLHF's ``extra_logs`` (shown as ``train/ttrl/...``)."""
 
-SUPPLIED = ("logprob",)
-"""Signals this engine supplies (see docs/openrlhf.md, "Signals").  ``logprob`` is exact:
-vLLM returns the sampled token's log-probability (``SamplingParams(logprobs=1)``, which the
-hook requests only when the estimator needs it), on the raw model distribution under vLLM's
-default ``logprobs_mode="raw_logprobs"``.  OpenRLHF 0.11's agent executor keeps only the
-sampled token's value of vLLM's top-k dictionary, so ``topk_logprobs`` and the full-
-vocabulary ``entropy`` / ``self_certainty`` are not available here; estimators needing
-them are refused when the launcher starts."""
+SUPPLIED = ("logprob", "entropy", "self_certainty", "topk_logprobs")
+"""Signals this engine supplies (see docs/openrlhf.md, "Signals"), all from vLLM's log-probs
+of the raw model distribution (vLLM's default ``logprobs_mode="raw_logprobs"``):
+
+* ``logprob``: exact, the sampled token's value (``SamplingParams(logprobs=1)``);
+* ``topk_logprobs``: exact, the :data:`~ttrl_kit.core.topk.DEFAULT_TOPK` largest values per
+  token (``logprobs=20``), kept by :mod:`.topk_capture` where OpenRLHF drops them;
+* ``entropy`` and ``self_certainty``: **approximations** from those top 20 with the rest of the
+  mass spread uniformly over the rest of the vocabulary (:mod:`ttrl_kit.core.topk`): an upper
+  bound of the entropy and a lower bound of the self-certainty.
+The hook asks vLLM for log-probs only when the estimator needs a signal, and for 20 only
+when it needs one of the last three (:func:`logprobs_to_request`)."""
+
+TOPK_SIGNALS = ("entropy", "self_certainty", "topk_logprobs")
+"""Signals that need vLLM's top-k, not only the sampled token's log-probability."""
 
 LABEL_METRICS = ("label_accuracy", "reward_accuracy", "gold_accuracy")
 """Batch-level metrics that need gold labels (``--data.label_key``); never used for rewards."""
@@ -77,6 +86,9 @@ class GroupRewarder:
         self.config = config
         self._factory = scorer_factory or _scorer_from_registry
         self._scorer: GroupScorer | None = None
+        #: the model's vocabulary size (its logits' width), for the top-k approximations;
+        #: set by the samples-generator hook from the model's config when they are needed
+        self.vocab_size: int | None = None
         self.calls = 0  # estimator calls, one per prompt group (tests and logs read it)
 
     @property
@@ -107,7 +119,7 @@ class GroupRewarder:
             raise RuntimeError(f"rollout returned {len(responses)} responses for one prompt, expected >= {n_train}")
         texts = [response_text(r, tokenizer) for r in responses]
         gold = gold_of(responses[0]) if responses else None
-        signals = group_signals(responses) if self.needs else None
+        signals = group_signals(responses, self.needs, self.vocab_size) if self.needs else None
         self.calls += 1
         result = (
             self.scorer.score(texts, gold=gold, n_train=n_train, signals=signals)
@@ -118,6 +130,7 @@ class GroupRewarder:
         kept = []
         for response, reward in zip(responses[:n_train], result.rewards):
             out = dict(response)
+            out.pop(TOPK_KEY, None)  # read; OpenRLHF's experiences do not carry it
             out["reward"] = float(reward)
             out["scores"] = float(reward)  # dynamic filtering reads scores
             out["extra_logs"] = dict(stats)
@@ -138,13 +151,51 @@ def action_logprobs(response: Mapping[str, Any]) -> tuple[float, ...] | None:
     return tuple(out)
 
 
-def group_signals(responses: Sequence[Mapping[str, Any]]) -> Signals:
-    """The group's ``logprob`` signal; a response without log-probabilities is an error
-    (the hook asks vLLM for them whenever the estimator needs them)."""
-    rows = [action_logprobs(r) for r in responses]
-    if any(r is None for r in rows):
-        raise RuntimeError("the estimator needs 'logprob' but a rollout response carries no rollout_log_probs")
-    return Signals(("logprob",), (tuple(rows),))  # type: ignore[arg-type]
+def logprobs_to_request(needs: Sequence[str]) -> int | None:
+    """``SamplingParams.logprobs`` for an estimator needing ``needs``: None when it needs no
+    signal, 1 (the sampled token) for ``logprob`` alone, the top-k size otherwise."""
+    if any(n in TOPK_SIGNALS for n in needs):
+        return DEFAULT_TOPK
+    return 1 if needs else None
+
+
+def check_correction_level(estimator: str, needs: Sequence[str], level: str | None) -> None:
+    """Refuse an estimator needing vLLM's top-k under OpenRLHF's importance-sampling
+    correction: OpenRLHF then starts vLLM with ``max_logprobs=1`` (a request for 20 fails)
+    and ``logprobs_mode="processed_logprobs"`` (after temperature / top-p, not the model's
+    own distribution the signals are defined on)."""
+    wanted = [n for n in needs if n in TOPK_SIGNALS]
+    if wanted and (level or "off") != "off":
+        raise ConfigError(
+            f"estimator {estimator!r} needs signal {wanted[0]!r} from vLLM's top-{DEFAULT_TOPK} log-probs, but "
+            f"--algo.advantage.is_correction_level {level} makes OpenRLHF start vLLM with max_logprobs=1 and "
+            "post-temperature log-probs; use --algo.advantage.is_correction_level off"
+        )
+
+
+def group_signals(
+    responses: Sequence[Mapping[str, Any]], needs: Sequence[str] = ("logprob",), vocab_size: int | None = None
+) -> Signals:
+    """The group's signals named in ``needs``: ``logprob`` from ``rollout_log_probs``, the
+    others from the top-k rows :mod:`.topk_capture` attached.  A response without what is
+    needed is an error (the hook asks vLLM for it whenever the estimator needs it)."""
+    out: dict[str, list] = {}
+    if "logprob" in needs:
+        rows = [action_logprobs(r) for r in responses]
+        if any(r is None for r in rows):
+            raise RuntimeError("the estimator needs 'logprob' but a rollout response carries no rollout_log_probs")
+        out["logprob"] = rows
+    wanted = [n for n in needs if n in TOPK_SIGNALS]
+    if wanted:
+        topk = [r.get(TOPK_KEY) for r in responses]
+        if any(t is None for t in topk):
+            raise RuntimeError(
+                f"the estimator needs {', '.join(wanted)} but a rollout response carries no top-k log-probs "
+                f"aligned with its action tokens ({TOPK_KEY}); is the agent executor one that "
+                "ttrl_kit.engines.openrlhf.topk_capture patches?"
+            )
+        out.update(signals_from_topk(topk, wanted, vocab_size))  # type: ignore[arg-type]
+    return Signals.from_mapping({n: out[n] for n in needs if n in out})
 
 
 def label_metrics(results: Sequence[GroupResult]) -> dict[str, float]:

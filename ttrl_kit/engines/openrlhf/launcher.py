@@ -156,7 +156,7 @@ def build_plan(args: argparse.Namespace, environ: dict[str, str] | None = None) 
         n_votes=n_votes,
         eval_at_start=bool(getattr(args, "eval_at_start", False)),
     )
-    _check_names(config)
+    _check_names(config, flag_value(flags, "--algo.advantage.is_correction_level"))
     if config.eval_at_start and flag_value(flags, "--eval.dataset") is None:
         raise ConfigError("--eval-at-start needs --eval.dataset (the set OpenRLHF evaluates on)")
     flags = secure_wandb_key(flags, environ)
@@ -215,11 +215,14 @@ def secure_wandb_key(flags: list[str], environ: dict[str, str]) -> list[str]:
     return out
 
 
-def _check_names(config: TTRLConfig) -> None:
-    """Build the scorer once in the driver: unknown names or bad options fail right here."""
-    from ttrl_kit.engines.openrlhf.group_hook import SUPPLIED, _scorer_from_registry
+def _check_names(config: TTRLConfig, correction_level: str | None = None) -> None:
+    """Build the scorer once in the driver: unknown names or bad options fail right here, and
+    so does an estimator whose signals this engine cannot supply with these OpenRLHF flags."""
+    from ttrl_kit.engines.openrlhf.group_hook import SUPPLIED, _scorer_from_registry, check_correction_level
 
-    _scorer_from_registry(config).check_engine("openrlhf", SUPPLIED)
+    scorer = _scorer_from_registry(config)
+    scorer.check_engine("openrlhf", SUPPLIED)
+    check_correction_level(config.estimator, scorer.needs, correction_level)
 
 
 def _check_openrlhf_version(environ: dict[str, str]) -> None:

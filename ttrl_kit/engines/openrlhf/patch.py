@@ -39,7 +39,12 @@ from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.engines.openrlhf.config import TTRLConfig
-from ttrl_kit.engines.openrlhf.group_hook import GroupRewarder, label_metrics
+from ttrl_kit.engines.openrlhf.group_hook import (
+    GroupRewarder,
+    check_correction_level,
+    label_metrics,
+    logprobs_to_request,
+)
 
 log = logging.getLogger("ttrl_kit.openrlhf")
 
@@ -253,15 +258,20 @@ def _generate_group_scored(
     if not prompts:
         return [], 0, True
     prompts_consumed = len(prompts)
-    needs_logprobs = "logprob" in rewarder.needs
+    n_logprobs = logprobs_to_request(rewarder.needs)
     # OpenRLHF asks vLLM for log-probs only for its importance-sampling correction; keep its
     # own setting for what it trains on and drop what we requested once we have read it.
     keep_rollout_lp = args.algo.advantage.is_correction_level != "off"
+    if n_logprobs is not None and n_logprobs > 1:
+        # the launcher refuses this before Ray starts; checked again for a hand-started job
+        check_correction_level(rewarder.config.estimator, rewarder.needs, args.algo.advantage.is_correction_level)
+        if rewarder.vocab_size is None:
+            rewarder.vocab_size = model_vocab_size(args.actor.model_name_or_path)
 
     def dispatch(p, lab, imgs):
-        if not needs_logprobs:
+        if n_logprobs is None:
             return self._dispatch_prompts_to_vllm(p, lab, images=imgs, **vote_kwargs)
-        with _sampling_logprobs(module):
+        with _sampling_logprobs(module, n_logprobs):
             return self._dispatch_prompts_to_vllm(p, lab, images=imgs, **vote_kwargs)
 
     pending = dispatch(prompts, labels, images)
@@ -273,7 +283,7 @@ def _generate_group_scored(
         ready, pending = ray.wait(pending, num_returns=1, timeout=10.0)
         for ref in ready:
             group = rewarder.score_group(ray.get(ref), self.tokenizer, n_train)
-            if needs_logprobs and not keep_rollout_lp:
+            if n_logprobs is not None and not keep_rollout_lp:
                 for r in group.kept:
                     r["rollout_log_probs"] = None
             results.append(group.result)
@@ -312,14 +322,14 @@ def _generate_group_scored(
 
 
 @contextlib.contextmanager
-def _sampling_logprobs(module: Any):
+def _sampling_logprobs(module: Any, k: int = 1):
     """While dispatching, every ``SamplingParams`` the samples generator builds asks vLLM
-    for at least the sampled token's log-probability (``logprobs=1``)."""
+    for ``k`` log-probabilities per token (1: only the sampled token's; more: the top k, which
+    :mod:`.topk_capture` keeps in the vLLM actors)."""
     original = module.SamplingParams
 
     def sampling_params(*args: Any, **kwargs: Any) -> Any:
-        if not kwargs.get("logprobs"):
-            kwargs["logprobs"] = 1
+        kwargs["logprobs"] = max(int(kwargs.get("logprobs") or 0), k)
         return original(*args, **kwargs)
 
     module.SamplingParams = sampling_params
@@ -327,6 +337,20 @@ def _sampling_logprobs(module: Any):
         yield
     finally:
         module.SamplingParams = original
+
+
+def model_vocab_size(path: str) -> int:
+    """The model's vocabulary size as its logits' width (``config.vocab_size``, or the text
+    model's for a vision-language config): the ``V`` of the top-k approximations."""
+    from transformers import AutoConfig  # an OpenRLHF dependency; loaded only when needed
+
+    cfg = AutoConfig.from_pretrained(path, trust_remote_code=True)
+    size = getattr(cfg, "vocab_size", None)
+    if not size and hasattr(cfg, "get_text_config"):
+        size = getattr(cfg.get_text_config(), "vocab_size", None)
+    if not isinstance(size, int) or size < 2:
+        raise ConfigError(f"{path}: the model config has no vocab_size (needed for entropy / self_certainty)")
+    return size
 
 
 def _tensor(value: float):

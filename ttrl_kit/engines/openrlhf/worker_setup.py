@@ -9,7 +9,9 @@ reference model, idle workers) before Ray assigned GPUs would be slow and risky.
 tiny import hook waits for ``openrlhf.trainer.ppo_utils.samples_generator`` and patches the
 class right after the module body ran, so whichever actor builds a ``SamplesGenerator``
 (``PPOTrainer`` or the async ``GenerateSamplesActor``) gets the hooked class.  The same hook
-patches ``openrlhf.trainer.ppo_trainer`` for the optional evaluation at step 0.
+patches ``openrlhf.trainer.ppo_trainer`` for the optional evaluation at step 0, and
+``openrlhf.utils.agent`` (imported by the vLLM actors) so that vLLM's top-k log-probs reach the
+group hook (:mod:`.topk_capture`).
 """
 
 from __future__ import annotations
@@ -20,13 +22,18 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ttrl_kit.engines.openrlhf import topk_capture
 from ttrl_kit.engines.openrlhf.patch import TARGET_MODULE, TRAINER_MODULE, install, install_eval_at_start
 
 SETUP_HOOK = "ttrl_kit.engines.openrlhf.worker_setup.setup"
 
 
 #: module name -> the function that patches it right after its body ran
-PATCHES: dict[str, Callable[[Any], object]] = {TARGET_MODULE: install, TRAINER_MODULE: install_eval_at_start}
+PATCHES: dict[str, Callable[[Any], object]] = {
+    TARGET_MODULE: install,
+    TRAINER_MODULE: install_eval_at_start,
+    topk_capture.AGENT_MODULE: topk_capture.install,  # in the vLLM actors: keep vLLM's top-k log-probs
+}
 
 
 class _PatchingLoader(importlib.abc.Loader):

@@ -21,9 +21,12 @@ SECTION = "ttrl"
 
 
 SIGNALS_AT_REWARD_TIME: frozenset[str] = frozenset()
-"""Per-token signals the verl engine can hand an estimator at reward time.  None yet: the
-reward runs before verl computes old log-probs and entropies, so an estimator that declares
-``needs = (...)`` is refused at start-up (see :func:`check_signals`)."""
+"""Per-token signals the verl engine can hand an estimator at reward time: none.  The vote
+runs in the agent-loop manager right after generation, before verl computes old log-probs
+and entropies (its actor does that later, for the trained rows only).  verl's vLLM server can
+return the sampled tokens' log-probs (``rollout.calculate_log_probs``) but never the top k,
+and reading them is not wired yet; so an estimator that declares ``needs = (...)`` is refused
+at start-up (:func:`check_signals`), like on any engine that lacks a signal."""
 
 
 def _plain(value: Any) -> Any:
@@ -69,15 +72,15 @@ def build_scorer(settings: TTRLConfig) -> GroupScorer:
 
 
 def check_signals(scorer: GroupScorer, name: str) -> None:
-    """One-line refusal for an estimator that declares signals verl has no value for at
-    reward time (the estimator contract may declare ``needs = ("token_logprobs", ...)``)."""
-    needs = tuple(getattr(scorer.estimator, "needs", ()) or ())
-    missing = [n for n in needs if n not in SIGNALS_AT_REWARD_TIME]
-    if missing:
+    """One-line refusal (the core's check: estimator, signal, engine) for an estimator that
+    declares signals verl has no value for at reward time."""
+    try:
+        scorer.check_engine("verl", SIGNALS_AT_REWARD_TIME)
+    except ConfigError as exc:
         raise ConfigError(
-            f"{SECTION}.estimator={name!r} needs signal(s) {', '.join(missing)}, which the verl engine does not "
-            "provide at reward time (verl scores before computing log-probs); use it with the embedded engine"
-        )
+            f"{SECTION}.estimator={name!r}: {exc}; verl votes before it computes log-probs, "
+            "so use this estimator with the embedded or the OpenRLHF engine"
+        ) from None
 
 
 def n_votes_for(settings: TTRLConfig, n_train: int) -> int:
