@@ -63,16 +63,20 @@ def main() -> None:
 
     def second_forward():
         texts, lens = plain()
-        # re-tokenise prompt + completion and run one forward over the whole batch
+        # re-tokenise prompt + completion (left-padded, so completions end every row) and run
+        # one teacher-forced forward; reduce the last L positions, L = the longest completion,
+        # which is what generate's steps cover too (finished rows keep stepping until all end)
         chats = [tok.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
         full = [c + t for c, per in zip(chats, texts) for t in per]
+        tok.padding_side = "left"
         enc = tok(full, return_tensors="pt", padding=True, add_special_tokens=False)
+        steps = max(x for per in lens for x in per)
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-            logits = model(**enc).logits
+            logits = model(**enc).logits[:, -steps - 1 : -1]
         logp = torch.log_softmax(logits.float(), -1)
         ent = -(logp.exp() * logp).sum(-1)
         sc = -math.log(logp.shape[-1]) - logp.mean(-1)
-        lp = logp[:, :-1].gather(-1, enc["input_ids"][:, 1:, None]).squeeze(-1)
+        lp = logp.gather(-1, enc["input_ids"][:, -steps:, None]).squeeze(-1)
         return ent.shape, sc.shape, lp.shape
 
     variants = {
@@ -81,6 +85,16 @@ def main() -> None:
         "hook+topk": lambda: hook(("logprob", "entropy", "self_certainty", "topk_logprobs")),
         "second_forward": second_forward,
     }
+    import datetime
+    import os
+    import platform
+
+    print(
+        f"date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+        f"{os.cpu_count()} cores, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"load average before {os.getloadavg()[0]:.1f}"
+    )
+    print(f"batch: {args.prompts} add1 prompts x {args.n} samples, <= {args.max_new_tokens} new tokens, {args.model}")
     plain()  # warm-up
     times: dict[str, list[float]] = {k: [] for k in variants}
     for rep in range(args.reps):
@@ -95,6 +109,7 @@ def main() -> None:
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"| {name} | {med:.2f} | {', '.join(f'{t:.2f}' for t in ts)} | {100 * (med / base - 1):+.1f} % |")
+    print(f"load average after {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def test_registry_names_are_checked_before_any_model_loads(over, message):
     assert message in str(exc.value)
 
 
-@pytest.mark.parametrize("name", ["cpu_smoke.yaml", "cpu_full.yaml"])
+@pytest.mark.parametrize("name", ["cpu_smoke.yaml", "cpu_full.yaml", "cpu_signal_train.yaml"])
 def test_shipped_configs_parse_and_resolve(name, monkeypatch):
     monkeypatch.chdir(REPO)
     path = REPO / "configs" / "bench" / name

@@ -31,7 +31,7 @@ def test_grid_settings_flow_into_the_engine_config_and_engine_sections_win(tmp_p
     assert d["output"]["dir"] == str(tmp_path / "run")
 
 
-@pytest.mark.parametrize("name", ["cpu_smoke.yaml", "cpu_full.yaml"])
+@pytest.mark.parametrize("name", ["cpu_smoke.yaml", "cpu_full.yaml", "cpu_signal_train.yaml"])
 def test_shipped_train_cells_pass_the_engine_validation(name, monkeypatch, tmp_path):
     pytest.importorskip("ttrl_kit.engines.embedded.config")
     from ttrl_kit.engines.embedded.config import from_mapping as engine_from_mapping
