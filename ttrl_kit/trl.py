@@ -38,7 +38,6 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ttrl_kit.core import metrics
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.records import GroupResult, Signals
 from ttrl_kit.core.scoring import GroupScorer, group_indices, summarise
@@ -70,29 +69,45 @@ def completion_text(completion: Any) -> str:
 
 @dataclass
 class StepStats:
-    """What one reward call measured (over the whole step, all ranks); logged as ``ttrl/*``."""
+    """What one reward call measured (over the whole step, all ranks); logged as ``ttrl/*``.
+
+    Every number comes from the core's :func:`~ttrl_kit.summarise` of the step's groups, i.e.
+    from the estimator's own ``Estimate.stats`` (one definition for training logs, the bench
+    and ``ttrl-kit vote``).  Since 2026-12-06 that also holds for ``answer_entropy`` and
+    ``abstain_ratio``, which this class used to recompute: the entropy is over the classes the
+    vote saw (with ``abstain=false`` the empty answer is one of them, as it can win), and a
+    sample abstains when it has no class (no answer, or one the task could not parse), the
+    README's definition; ``reward_mean`` is the mean over groups of each group's mean (the
+    same as the pooled mean when groups have equal size, as in training)."""
 
     results: list[GroupResult] = field(default_factory=list)
     estimate_s: float = 0.0
     extra_generate_s: float = 0.0
     signal_s: float | None = None  # reducing logits to signals, inside generation (None: none needed)
 
+    #: metrics.jsonl / ``ttrl/*`` name -> key of the core's :func:`~ttrl_kit.summarise` (whose
+    #: values are the estimator's own ``Estimate.stats`` averaged over groups).
+    NAMES = (
+        ("reward_mean", "reward_mean"),
+        ("majority_ratio", "majority_ratio"),
+        ("answer_entropy", "answer_entropy"),
+        ("abstain_ratio", "abstain_ratio"),
+        ("zero_variance_groups", "zero_variance_groups"),
+        ("low_consensus_groups", "low_consensus"),
+        ("label_accuracy", "label_accuracy"),
+        ("reward_accuracy", "reward_accuracy"),
+    )
+
     def summary(self) -> dict[str, float | None]:
+        """The step's numbers, all from :func:`~ttrl_kit.summarise` (the same definitions as
+        ``ttrl-kit vote`` and the bench); a stat the estimator does not report is None."""
         rs = self.results
         out: dict[str, float | None] = {"groups": float(len(rs))}
         if not rs:
             return out
-        rewards = [x for r in rs for x in r.rewards]
-        out["reward_mean"] = sum(rewards) / len(rewards) if rewards else 0.0
-        out["majority_ratio"] = sum(r.estimate.majority_ratio for r in rs) / len(rs)
-        out["answer_entropy"] = sum(metrics.answer_entropy(r.classes.counts()) for r in rs) / len(rs)
-        out["abstain_ratio"] = sum(sum(a is None for a in r.answers) / len(r.answers) for r in rs) / len(rs)
-        out["zero_variance_groups"] = sum(1.0 for r in rs if len(set(r.rewards)) <= 1) / len(rs)
-        out["low_consensus_groups"] = sum(1.0 for r in rs if r.estimate.low_consensus) / len(rs)
-        # Gold-based numbers come from the core's batch summary (same definitions as `vote`).
         core = summarise(rs)
-        out["label_accuracy"] = core.get("label_accuracy")
-        out["reward_accuracy"] = core.get("reward_accuracy")
+        for name, key in self.NAMES:
+            out[name] = core.get(key)
         if "avg_at_k" in core:
             out["train_avg_at_n"] = core["avg_at_k"]
         if self.signal_s is not None:
@@ -100,9 +115,8 @@ class StepStats:
             for k in sorted(core):  # the signal estimators' own stats (e.g. self_certainty_mean)
                 if k.endswith("_mean") and k not in out and k != "reward_mean":
                     out[k] = core[k]
-            rewards_std = [r.estimate.stats["reward_std"] for r in rs if "reward_std" in r.estimate.stats]
-            if rewards_std:
-                out["reward_std"] = sum(rewards_std) / len(rewards_std)
+            if "reward_std" in core:
+                out["reward_std"] = core["reward_std"]
         return out
 
 
@@ -245,14 +259,18 @@ class TTRLReward:
             extra = self.extra_votes(first_prompt, self.n_votes - n_train)
             stats.extra_generate_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        mine: dict[Hashable, GroupResult] = {}
-        for gid in owned:
-            idx = groups[gid]
-            responses = [rows[i][1] for i in idx] + list(extra.get(gid, ()))
-            kwargs: dict[str, Any] = {}
-            if sig_rows[0] is not None:  # only when the estimator needs signals
-                kwargs["signals"] = self._group_signals([rows[i][4] for i in idx], gid)
-            mine[gid] = self._scorer.score(responses, gold=rows[idx[0]][2], n_train=len(idx), id=gid, **kwargs)
+        # This rank's groups as one flat batch, scored by the core (one estimator call each).
+        rows_mine = [i for gid in owned for i in groups[gid]]
+        scored = self._scorer.score_groups(
+            [rows[i][0] for i in rows_mine],
+            [rows[i][1] for i in rows_mine],
+            golds={gid: rows[groups[gid][0]][2] for gid in owned},
+            n_train=n_train,
+            signals=Signals.from_rows([rows[i][4] for i in rows_mine]) if sig_rows[0] is not None else None,
+            extra=extra,
+            extra_signals=getattr(self.signals, "extra", None),
+        )
+        mine: dict[Hashable, GroupResult] = {gid: result for gid, (_, result) in scored.items()}
         stats.estimate_s = time.perf_counter() - t0
         if sig_rows[0] is not None:
             stats.signal_s, self.signals.seconds = getattr(self.signals, "seconds", 0.0), 0.0
@@ -284,11 +302,6 @@ class TTRLReward:
         if completion_ids is None or len(completion_ids) != n:
             raise GroupSplitError("the estimator needs signals but TRL passed no completion_ids to match them")
         return self.signals.for_completions([list(c) for c in completion_ids])
-
-    def _group_signals(self, rows: list[Any], gid: Hashable) -> Signals | None:
-        sig = Signals.from_rows(rows)
-        extra = getattr(self.signals, "extra", {}).get(gid)
-        return sig.concat(extra) if sig is not None and extra is not None else sig
 
     def _check_sizes(self, groups: OrderedDict[Hashable, list[int]]) -> None:
         want = self.num_generations

@@ -1,5 +1,7 @@
 from fractions import Fraction
 
+import pytest
+
 from ttrl_kit import GroupScorer, KeyedTask, group_by_key, group_indices
 from ttrl_kit.core.estimators import MajorityVote
 
@@ -80,3 +82,28 @@ def test_groups_are_keyed_by_prompt_id_not_position():
     idx_a, res_a = out["a"]
     assert idx_a == [1, 3, 5] and res_a.rewards == (1.0, 1.0, 0.0)
     assert list(group_indices([1, 1, 2])) == [1, 2]
+
+
+def test_score_groups_appends_vote_only_extras_and_splits_signals_by_group():
+    """What the TRL reward hands the core: a flat batch (trained samples), extra votes per
+    id that vote but are not rewarded, and per-response signals cut per group."""
+    from ttrl_kit import Signals
+    from ttrl_kit.core.certainty import ConfidenceVote
+
+    ids = ["a", "b", "a", "b"]
+    responses = ["1", "5", "2", "5"]
+    scorer = GroupScorer(NumberTask(), MajorityVote())
+    out = scorer.score_groups(ids, responses, n_train=2, extra={"a": ["2", "2"]})
+    idx_a, res_a = out["a"]
+    # the extras outvote "1": label 2, and only the two trained samples get rewards
+    assert idx_a == [0, 2] and res_a.label == "2" and res_a.rewards == (0.0, 1.0) and len(res_a.answers) == 4
+    assert out["b"][1].rewards == (1.0, 1.0)
+
+    conf = GroupScorer(NumberTask(), ConfidenceVote(), "confidence")
+    lp = Signals(("logprob",), (((-5.0,), (-9.0,), (-0.1,), (-9.0,)),))  # b's rows are unsure
+    extra_sig = {"a": Signals(("logprob",), (((-9.0,), (-9.0,)),))}
+    out = conf.score_groups(ids, responses, n_train=2, signals=lp, extra={"a": ["1", "1"]}, extra_signals=extra_sig)
+    # group a: "1" (conf 5 + two very unsure extras) vs "2" (sure): the signals followed their responses
+    assert out["a"][1].label == "2"
+    with pytest.raises(ValueError, match="signals cover"):
+        conf.score_groups(ids, responses, signals=extra_sig["a"])

@@ -161,7 +161,10 @@ def test_labels_feed_metrics_only_never_rewards(rollout_modules, build_generator
     assert info["ttrl/label_accuracy"].item() == pytest.approx(0.5)  # Q0 right, Q1 wrong
     # Q0 4/4; Q1 1/4: the wrong answer 9 rightly gets 0 (TTRL's "lucky hit")
     assert info["ttrl/reward_accuracy"].item() == pytest.approx(0.625)
-    assert info["ttrl/gold_accuracy"].item() == pytest.approx(0.5)  # Q0 3/4, Q1 1/4
+    assert info["ttrl/avg_at_k"].item() == pytest.approx(0.5)  # Q0 3/4, Q1 1/4
+    assert info["ttrl/maj_at_k"].item() == pytest.approx(0.5)  # Q0's plurality 7 right, Q1's 5 wrong
+    assert info["ttrl/pass_at_k"].item() == pytest.approx(1.0)  # each prompt has a right sample
+    assert "ttrl/gold_accuracy" not in info  # avg@n has one name, the core's
     assert all(set(e.info) == set(info) for e in samples)  # same keys: OpenRLHF concatenates them
 
 
@@ -169,7 +172,7 @@ def test_no_label_key_logs_no_label_metrics(rollout_modules, build_generator, he
     install_spy(rollout_modules.sg)
     gen, _ = build_generator(script_of({"Q0": [1, 1, 2, 1]}), [""], helpers.make_args(4, 1))
     samples, _, _, _ = gen.generate_samples(**GEN_KW)
-    assert not any(k.endswith("accuracy") for k in samples[0].info)
+    assert not any(k.endswith(("accuracy", "_at_k")) for k in samples[0].info)
     assert samples[0].info["ttrl/answer_entropy"].shape == (1,)
 
 

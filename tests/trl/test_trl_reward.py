@@ -4,6 +4,7 @@ to one process, picklable, TTRL stats through TRL's ``log_metric``."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import subprocess
@@ -39,6 +40,23 @@ def test_one_process_votes_per_group():
     assert rewards == [1, 1, 0, 1,  0, 1, 1, 0,  1, 0, 0, 0,  0, 0, 1, 1]
     s = r.last.summary()
     assert s["groups"] == 4.0 and s["label_accuracy"] == 0.5  # b (6 vs 5) and c (1 vs 4) are wrong
+
+
+def test_step_stats_are_the_estimators_own_stats():
+    """The logged step numbers are the core summary of the step (Estimate.stats averaged over
+    groups), so the training log, the bench and `ttrl-kit vote` agree; with abstain=false the
+    answer entropy is over the classes the vote saw (the empty answer is one of them)."""
+    from ttrl_kit import summarise
+
+    rows = [{"prompt": "p", "completion": c, "id": "g", "answer": "3"} for c in ("3", "no answer", "no answer", "4")]
+    r = ttrl_reward("math", "majority", estimator_options={"abstain": False}, gold_column="answer", num_generations=4)
+    _call(r, rows)
+    s, core = r.last.summary(), summarise(r.last.results)
+    assert r.last.results[0].label == ""  # the original TTRL rule: the empty answer won
+    assert s["answer_entropy"] == core["answer_entropy"] == r.last.results[0].estimate.stats["answer_entropy"]
+    assert s["answer_entropy"] == pytest.approx(-(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)))
+    assert s["abstain_ratio"] == 0.5 and s["reward_mean"] == 0.5 and s["zero_variance_groups"] == 0.0
+    assert s["train_avg_at_n"] == 0.25 and s["low_consensus_groups"] == 0.0
 
 
 def test_two_gloo_processes_vote_whole_groups_and_match_one_process(tmp_path):

@@ -29,6 +29,7 @@ from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.metrics import answer_entropy
 from ttrl_kit.core.records import AnswerClasses, Estimate, Signals
 from ttrl_kit.core.schema import build, setting
+from ttrl_kit.core.vote import tally_vote
 
 ABSTAIN_LABEL = ""
 
@@ -85,7 +86,7 @@ def _vote(
     weights: Sequence[float] | None = None,
     prefer: Sequence[float] | None = None,
 ) -> tuple[list[int | None], list[int], list[float], int | None]:
-    """The one vote every estimator uses.
+    """The estimators' view of the one vote (:func:`ttrl_kit.core.vote.tally_vote`).
 
     Returns the per-sample class (abstentions folded into an extra class when
     ``abstain=False``), plain class counts, the weighted tally (``weights[i]`` per sample,
@@ -97,26 +98,10 @@ def _vote(
     if not opts.abstain and any(c is None for c in class_of):
         class_of = [k if c is None else c for c in class_of]
         k += 1
-    counts = [0] * k
-    tally = [0.0] * k
-    for i, c in enumerate(class_of):
-        if c is not None:
-            counts[c] += 1
-            tally[c] += 1.0 if weights is None else float(weights[i])
-    if not tally or max(tally) <= 0.0:
-        return class_of, counts, tally, None
-    best = max(tally)
-    tied = [c for c in range(k) if tally[c] == best]
-    if len(tied) > 1 and prefer is not None:
-        top = max(prefer[c] for c in tied)
-        tied = [c for c in tied if prefer[c] == top]
-    if len(tied) > 1 and opts.tie_break == "none":
-        return class_of, counts, tally, None
-    # Class indices are numbered by first appearance; the abstain class (if any) is k-1
-    # but ordering by first appearance is what "first" promises, so compute it.
-    first_seen = {c: i for i, c in reversed(list(enumerate(class_of))) if c is not None}
-    winner = min(tied, key=lambda c: first_seen[c])
-    return class_of, counts, tally, winner
+    # Class indices are numbered by first appearance; the abstain class (if any) is k-1,
+    # but the vote orders ties by first appearance, which is what "first" promises.
+    v = tally_vote(class_of, k, weights=weights, prefer=prefer, tie_break=opts.tie_break)
+    return class_of, list(v.counts), list(v.tally), v.winner
 
 
 class _VotingEstimator:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from ttrl_kit.core.vote import plurality
+
 
 def _mean(xs: Sequence[float]) -> float:
     return sum(xs) / len(xs) if xs else 0.0
@@ -48,18 +50,8 @@ def maj_at_k(class_of: Sequence[int | None], class_correct: Sequence[bool]) -> f
 
     ``class_correct[c]`` says whether class c matches the gold label; abstentions never win.
     """
-    counts: dict[int, int] = {}
-    first: dict[int, int] = {}
-    for i, c in enumerate(class_of):
-        if c is None:
-            continue
-        counts[c] = counts.get(c, 0) + 1
-        first.setdefault(c, i)
-    if not counts:
-        return 0.0
-    best = max(counts.values())
-    winner = min((c for c, v in counts.items() if v == best), key=first.__getitem__)
-    return 1.0 if class_correct[winner] else 0.0
+    winner = plurality(class_of)
+    return 1.0 if winner is not None and class_correct[winner] else 0.0
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

@@ -117,6 +117,10 @@ class Signals:
         keep = [n for n in names if n in self.names]
         return Signals(tuple(keep), tuple(self.values[self.names.index(n)] for n in keep))
 
+    def take(self, indices: Sequence[int]) -> Signals:
+        """The responses at ``indices`` (in that order), e.g. one group of a flat batch."""
+        return Signals(self.names, tuple(tuple(v[i] for i in indices) for v in self.values))
+
     def concat(self, other: Signals) -> Signals:
         """Responses of ``self`` followed by those of ``other`` (e.g. trained samples, then
         extra votes); only signals present in both are kept."""
@@ -149,7 +153,11 @@ class Estimate:
 @dataclass(frozen=True)
 class GroupResult:
     """One scored group: the task's view (answers, classes), the estimate and, when a gold
-    label was supplied, the evaluation numbers.  Gold never influences ``estimate``."""
+    label was supplied, the evaluation numbers.  Gold never influences ``estimate``.
+
+    ``class_correct[c]`` says whether answer class ``c`` matches the gold label (what maj@k
+    needs); ``sample_correct[i]`` is the same per sample.  :func:`ttrl_kit.summarise` turns
+    a batch of these into the gold-side metrics every engine, the bench and the CLI report."""
 
     id: Any
     answers: tuple[str | None, ...]
@@ -159,6 +167,7 @@ class GroupResult:
     label_correct: bool | None = None
     sample_correct: tuple[bool, ...] | None = None
     reward_accuracy: float | None = None
+    class_correct: tuple[bool, ...] | None = None
 
     @property
     def rewards(self) -> tuple[float, ...]:

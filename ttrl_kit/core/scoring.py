@@ -19,6 +19,7 @@ from ttrl_kit.core.plugins import PluginRegistry, get_registry
 from ttrl_kit.core.records import Estimate, GroupResult, Signals
 from ttrl_kit.core.signals import check_supplied, estimator_needs, validate_group
 from ttrl_kit.core.task import Task
+from ttrl_kit.core.vote import plurality
 
 
 class GroupScorer:
@@ -91,7 +92,7 @@ class GroupScorer:
             estimate = dataclasses.replace(estimate, stats={**estimate.stats, **classes.stats})
         if gold is None:
             return GroupResult(id=id, answers=answers, classes=classes, estimate=estimate)
-        class_correct = [self._correct(rep, gold) for rep in classes.representatives]
+        class_correct = tuple(self._correct(rep, gold) for rep in classes.representatives)
         sample_correct = tuple(c is not None and class_correct[c] for c in classes.class_of)
         label_correct = estimate.label_class is not None and class_correct[estimate.label_class]
         k = len(estimate.rewards)
@@ -105,6 +106,7 @@ class GroupScorer:
             label_correct=bool(label_correct),
             sample_correct=sample_correct,
             reward_accuracy=metrics.reward_accuracy(rewarded, sample_correct[:k]),
+            class_correct=class_correct,
         )
 
     @staticmethod
@@ -126,16 +128,31 @@ class GroupScorer:
         *,
         golds: Mapping[Hashable, str | None] | None = None,
         n_train: int | None = None,
+        signals: Signals | None = None,
+        extra: Mapping[Hashable, Sequence[str]] | None = None,
+        extra_signals: Mapping[Hashable, Signals | None] | None = None,
     ) -> OrderedDict[Hashable, tuple[list[int], GroupResult]]:
         """Score a flat batch whose samples carry prompt ids: samples are grouped by id,
         never by position, and each group is scored in one estimator call.  Returns, per
-        id, the batch indices of its samples (in batch order) and its result."""
+        id, the batch indices of its samples (in batch order) and its result.
+
+        Every engine scores its batches through this call (verl's ``uid`` rows, the TRL
+        reward's gathered step).  ``signals`` covers the batch's responses (aligned with
+        them); ``extra[id]`` are vote-only responses appended after the group's own (with
+        their signals in ``extra_signals[id]``), so ``n_train`` is then the group's own size."""
         if len(ids) != len(responses):
             raise ValueError(f"{len(ids)} ids for {len(responses)} responses")
+        if signals is not None and signals.n != len(responses):
+            raise ValueError(f"signals cover {signals.n} responses, the batch has {len(responses)}")
         out: OrderedDict[Hashable, tuple[list[int], GroupResult]] = OrderedDict()
         for gid, idx in group_indices(ids).items():
+            group = [responses[i] for i in idx] + list((extra or {}).get(gid, ()))
+            sig = signals.take(idx) if signals is not None else None
+            more = (extra_signals or {}).get(gid)
+            if sig is not None and more is not None:
+                sig = sig.concat(more)
             gold = golds.get(gid) if golds else None
-            out[gid] = (idx, self.score([responses[i] for i in idx], gold=gold, n_train=n_train, id=gid))
+            out[gid] = (idx, self.score(group, gold=gold, n_train=n_train, id=gid, signals=sig))
         return out
 
 
@@ -159,9 +176,42 @@ def group_indices(ids: Sequence[Hashable]) -> OrderedDict[Hashable, list[int]]:
     return groups
 
 
+@dataclasses.dataclass(frozen=True)
+class GroupGold:
+    """Gold-side numbers of one labelled group, for reports only (never for rewards).
+
+    ``avg_at_k``: share of its k samples that are correct (TTRL's pass@1); ``maj_at_k``: 1
+    when the plurality class (:func:`ttrl_kit.core.vote.plurality`, abstentions never win)
+    is correct; ``pass_at_k``: unbiased pass@k with k = n (1 when any sample is correct);
+    ``majority_class``: that plurality class (None when nothing answered)."""
+
+    avg_at_k: float
+    maj_at_k: float
+    pass_at_k: float
+    majority_class: int | None
+
+
+def group_gold(result: GroupResult) -> GroupGold | None:
+    """The gold-side numbers of one group, or None when it had no gold label."""
+    correct, class_correct = result.sample_correct, result.class_correct
+    if result.gold is None or correct is None or class_correct is None:
+        return None
+    class_of = result.classes.class_of
+    return GroupGold(
+        avg_at_k=metrics.avg_at_k(correct),
+        maj_at_k=metrics.maj_at_k(class_of, class_correct),
+        pass_at_k=metrics.pass_at_k(len(correct), sum(correct), len(correct)),
+        majority_class=plurality(class_of),
+    )
+
+
 def summarise(results: Sequence[GroupResult]) -> dict[str, float]:
-    """Batch-level numbers an engine logs: estimator stats averaged over groups, plus the
-    gold-based metrics over the groups that had a gold label."""
+    """The batch numbers every engine, the bench and the CLI report: estimator stats
+    averaged over groups (each over the groups that have it), ``zero_variance_groups``
+    (share of groups whose trained rewards are all equal: GRPO learns nothing from them)
+    and, over the groups with a gold label, ``label_accuracy`` / ``reward_accuracy``
+    (absent for an estimator that never labels, stat ``label_free``), ``avg_at_k``,
+    ``maj_at_k``, ``pass_at_k`` (see :class:`GroupGold`) and ``labelled_groups``."""
     out: dict[str, float] = {"groups": float(len(results))}
     if not results:
         return out
@@ -169,12 +219,17 @@ def summarise(results: Sequence[GroupResult]) -> dict[str, float]:
     for k in keys:
         vals = [r.estimate.stats[k] for r in results if k in r.estimate.stats]
         out[k] = sum(vals) / len(vals)
+    out["zero_variance_groups"] = sum(1.0 if len(set(r.rewards)) <= 1 else 0.0 for r in results) / len(results)
     labelled = [r for r in results if r.gold is not None]
     if labelled:
         # An estimator that never labels (stat ``label_free``) has no label/reward accuracy.
         if not all(r.estimate.stats.get("label_free") for r in labelled):
             out["label_accuracy"] = metrics.label_accuracy(r.label_correct for r in labelled)
             out["reward_accuracy"] = sum(r.reward_accuracy or 0.0 for r in labelled) / len(labelled)
-        out["avg_at_k"] = sum(metrics.avg_at_k(r.sample_correct or ()) for r in labelled) / len(labelled)
+        gold = [g for g in map(group_gold, labelled) if g is not None]
+        if gold:
+            out["avg_at_k"] = sum(g.avg_at_k for g in gold) / len(gold)
+            out["maj_at_k"] = sum(g.maj_at_k for g in gold) / len(gold)
+            out["pass_at_k"] = sum(g.pass_at_k for g in gold) / len(gold)
         out["labelled_groups"] = float(len(labelled))
     return out

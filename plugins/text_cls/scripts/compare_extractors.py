@@ -15,6 +15,7 @@ import re
 import sys
 from collections import defaultdict
 
+from ttrl_kit import plurality
 from ttrl_kit.core.io import iter_jsonl, load_mapping
 from ttrl_text_cls.metrics import classification_report
 from ttrl_text_cls.task import TextClassificationTask
@@ -26,17 +27,6 @@ _NAIVE = re.compile(r"\b(positive|negative)\b")
 def naive(text: str) -> str | None:
     found = _NAIVE.findall(text.lower())
     return found[-1] if found else None
-
-
-def majority(answers):
-    counts = {}
-    for a in answers:
-        if a is not None:
-            counts[a] = counts.get(a, 0) + 1
-    if not counts:
-        return None
-    best = max(counts.values())
-    return next(a for a in answers if a is not None and counts[a] == best)
 
 
 def main(path: str, config: str = "configs/text_cls/rotten_tomatoes.yaml") -> None:
@@ -61,7 +51,7 @@ def main(path: str, config: str = "configs/text_cls/rotten_tomatoes.yaml") -> No
                 gold_s += [r["gold"]] * len(ans)
                 pred_s += ans
                 gold_m.append(r["gold"])
-                pred_m.append(majority(ans))
+                pred_m.append(plurality(ans))
                 avg.append(sum(a == r["gold"] for a in ans) / len(ans))
             s = classification_report(gold_s, pred_s, LABELS)
             m = classification_report(gold_m, pred_m, LABELS)

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ttrl_kit import GroupResult
+from ttrl_kit import GroupResult, plurality
 
 ABSTAIN = "(abstain)"
 log = logging.getLogger(__name__)
@@ -222,18 +222,6 @@ class GroupMetrics:
         }
 
 
-def _majority(answers: Sequence[str | None]) -> str | None:
-    """Most frequent non-abstaining answer, ties to the first seen (core ``maj_at_k`` rule)."""
-    counts: dict[str, int] = {}
-    for a in answers:
-        if a is not None:
-            counts[a] = counts.get(a, 0) + 1
-    if not counts:
-        return None
-    best = max(counts.values())
-    return next(a for a in answers if a is not None and counts[a] == best)
-
-
 def group_metrics(
     results: Sequence[GroupResult], labels: Sequence[str], *, collapse_share: float = 0.9, warn: bool = True
 ) -> GroupMetrics:
@@ -258,7 +246,7 @@ def group_metrics(
         answers_or_none = [None if a == ABSTAIN else a for a in answers]
         if r.answers:
             avg.append(sum(1.0 for a in answers if a == r.gold) / len(answers))
-        maj.append(1.0 if _majority(answers_or_none) == r.gold else 0.0)
+        maj.append(1.0 if plurality(answers_or_none) == r.gold else 0.0)
         p_gold.append(r.gold)
         p_pred.append(r.label)
         s_gold.extend([r.gold] * len(answers))

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ttrl_kit.core import metrics
-from ttrl_kit.core.scoring import GroupScorer
+from ttrl_kit.core.records import GroupResult
+from ttrl_kit.core.scoring import GroupScorer, group_gold, summarise
 from ttrl_kit.engines.embedded import vision
 from ttrl_kit.engines.embedded.data import PreparedRow
 
@@ -180,6 +180,7 @@ def evaluate(
     torch.manual_seed(seed)
     t0 = time.perf_counter()
     questions: list[QuestionResult] = []
+    results: list[GroupResult] = []
     bar = tqdm(total=len(rows), desc=desc, unit="q", disable=not progress)
     for start in range(0, len(rows), batch_prompts):
         chunk = rows[start : start + batch_prompts]
@@ -197,41 +198,32 @@ def evaluate(
         )
         for r, resp, ln in zip(chunk, texts, lens):
             res = scorer.score(resp, gold=r.gold, id=r.id)
-            correct = list(res.sample_correct or [False] * len(resp))
-            class_correct = [False] * len(res.classes.representatives)
-            for c, ok in zip(res.classes.class_of, correct):
-                if c is not None and ok:
-                    class_correct[c] = True
-            maj = metrics.maj_at_k(res.classes.class_of, class_correct)
-            counts = res.classes.counts()
-            majority = None
-            if counts and max(counts) > 0:
-                best = max(counts)
-                majority = res.classes.representatives[counts.index(best)]
+            results.append(res)
+            gold = group_gold(res)
+            assert gold is not None and res.sample_correct is not None  # rows without gold were dropped above
+            maj = gold.majority_class
             questions.append(
                 QuestionResult(
                     id=r.id,
                     gold=r.gold,
                     answers=list(res.answers),
-                    correct=correct,
-                    majority=majority,
-                    maj_correct=bool(maj),
+                    correct=list(res.sample_correct),
+                    majority=None if maj is None else res.classes.representatives[maj],
+                    maj_correct=bool(gold.maj_at_k),
                     mean_length=sum(ln) / len(ln),
                 )
             )
         bar.update(len(chunk))
     bar.close()
     n = len(questions)
-    avg = sum(metrics.avg_at_k(q.correct) for q in questions) / n if n else 0.0
-    maj = sum(1.0 for q in questions if q.maj_correct) / n if n else 0.0
-    pk = sum(metrics.pass_at_k(k, sum(q.correct), k) for q in questions) / n if n else 0.0
+    summary = summarise(results)  # the same avg@k / maj@k / pass@k as training, the bench and `vote`
     mlen = sum(q.mean_length for q in questions) / n if n else 0.0
     return EvalResult(
         k=k,
         n_questions=n,
-        avg_at_k=avg,
-        maj_at_k=maj,
-        pass_at_k=pk,
+        avg_at_k=summary.get("avg_at_k", 0.0),
+        maj_at_k=summary.get("maj_at_k", 0.0),
+        pass_at_k=summary.get("pass_at_k", 0.0),
         mean_length=mlen,
         seconds=time.perf_counter() - t0,
         questions=questions,

@@ -17,7 +17,7 @@ from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.records import GroupResult, Signals
-from ttrl_kit.core.scoring import GroupScorer
+from ttrl_kit.core.scoring import GroupScorer, summarise
 from ttrl_kit.core.topk import DEFAULT_TOPK, signals_from_topk
 from ttrl_kit.engines.openrlhf.config import TTRLConfig
 from ttrl_kit.engines.openrlhf.topk_capture import TOPK_KEY
@@ -41,8 +41,11 @@ when it needs one of the last three (:func:`logprobs_to_request`)."""
 TOPK_SIGNALS = ("entropy", "self_certainty", "topk_logprobs")
 """Signals that need vLLM's top-k, not only the sampled token's log-probability."""
 
-LABEL_METRICS = ("label_accuracy", "reward_accuracy", "gold_accuracy")
-"""Batch-level metrics that need gold labels (``--data.label_key``); never used for rewards."""
+LABEL_METRICS = ("label_accuracy", "reward_accuracy", "avg_at_k", "maj_at_k", "pass_at_k")
+"""Batch-level metrics that need gold labels (``--data.label_key``); never used for rewards.
+The core's :func:`~ttrl_kit.summarise` computes them, with the definitions and names the
+other engines, the bench and ``ttrl-kit vote`` use (``avg_at_k`` here is avg@n over the
+n_votes samples of each prompt)."""
 
 
 def response_text(response: Mapping[str, Any], tokenizer: Any) -> str:
@@ -199,24 +202,12 @@ def group_signals(
 
 
 def label_metrics(results: Sequence[GroupResult]) -> dict[str, float]:
-    """Gold-label metrics over the labelled groups of one generation call.
-
-    ``label_accuracy``: voted label equals gold; ``reward_accuracy``: pseudo-reward equals
-    the gold reward (over trained samples); ``gold_accuracy``: fraction of votes that are
-    correct (avg@n).  NaN when no group had a label, so a missing value is never shown as 0.
-    """
-    labelled = [r for r in results if r.gold is not None]
-    if not labelled:
-        return {PREFIX + k: math.nan for k in LABEL_METRICS}
-    n = len(labelled)
-    return {
-        PREFIX + "label_accuracy": sum(1.0 for r in labelled if r.label_correct) / n,
-        PREFIX + "reward_accuracy": sum(r.reward_accuracy or 0.0 for r in labelled) / n,
-        PREFIX + "gold_accuracy": sum(
-            (sum(r.sample_correct) / len(r.sample_correct)) if r.sample_correct else 0.0 for r in labelled
-        )
-        / n,
-    }
+    """Gold-label metrics (:data:`LABEL_METRICS`) over the labelled groups of one generation
+    call, from the core's :func:`~ttrl_kit.summarise`.  NaN where there is no value (no
+    group had a label; label/reward accuracy of an estimator that never labels), so a
+    missing value is never shown as 0."""
+    summary = summarise(results)
+    return {PREFIX + k: float(summary.get(k, math.nan)) for k in LABEL_METRICS}
 
 
 def _scorer_from_registry(config: TTRLConfig) -> GroupScorer:
