@@ -46,6 +46,22 @@ def test_engines_never_import_a_plugin():
     assert offending(py_files(REPO / "ttrl_kit" / "engines"), PLUGIN_PACKAGES) == []
 
 
+def test_engines_import_neither_the_cli_nor_the_bench():
+    """Engines sit below the application shell: an arrow back up to ``ttrl_kit.cli`` (or to
+    the bench, which drives an engine) would make the layers a cycle."""
+    assert offending(py_files(REPO / "ttrl_kit" / "engines"), {"ttrl_kit.cli", "ttrl_kit.bench"}) == []
+
+
+def test_bench_never_imports_the_cli():
+    """The bench sits beside the CLI: it may start ``python -m ttrl_kit.cli.main`` as a
+    subprocess (a run it measures), never import it."""
+    assert offending(py_files(REPO / "ttrl_kit" / "bench"), {"ttrl_kit.cli"}) == []
+
+
+def test_the_public_trl_reward_knows_only_the_core():
+    assert offending([REPO / "ttrl_kit" / "trl.py"], {"ttrl_kit.engines", "ttrl_kit.cli", "ttrl_kit.bench"}) == []
+
+
 @pytest.mark.parametrize("plugin", sorted(PLUGIN_PACKAGES))
 def test_plugins_know_only_the_core(plugin):
     root = next((REPO / "plugins").glob(f"*/{plugin}"))

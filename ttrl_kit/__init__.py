@@ -49,8 +49,8 @@ __all__ = [
     "group_gold",
     "group_indices",
     "hookimpl",
-    "setting",
     "plurality",
+    "setting",
     "summarise",
     "tally_vote",
 ]

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from ttrl_kit.core import io as core_io
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.io import load_mapping, parse_options
 
 
 def add_task_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,20 +22,8 @@ def add_task_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def task_options(args: argparse.Namespace) -> dict[str, Any]:
-    opts: dict[str, Any] = {}
-    if args.task_config:
-        data = load_mapping(args.task_config)
-        # Accept either the options themselves or a run config with a ``task`` section.
-        section = data.get("task") if isinstance(data.get("task"), dict) else None
-        if section is not None:
-            if "name" in section and section["name"] != args.task:
-                raise ConfigError(f"{args.task_config}: task.name is {section['name']!r} but --task is {args.task!r}")
-            data = section.get("options") or {}
-            if not isinstance(data, dict):
-                raise ConfigError(f"{args.task_config}: task.options must be a mapping")
-        opts.update(data)
-    opts.update(parse_options(args.task_option, "--task-option"))
-    return opts
+    """``--task-config`` then ``--task-option`` (rules: :func:`ttrl_kit.core.io.task_options`)."""
+    return core_io.task_options(args.task, args.task_config, args.task_option)
 
 
 @contextmanager

@@ -274,3 +274,24 @@ def parse_options(pairs: list[str] | None, flag: str = "--option") -> dict[str, 
             raise ConfigError(f"{flag} {pair!r}: empty key")
         out[key] = parse_option_value(value)
     return out
+
+
+def task_options(task: str, config: str | None, pairs: list[str] | None, flag: str = "--task-option") -> dict[str, Any]:
+    """A task's options from the command line: ``config`` (``--task-config``: a YAML/JSON
+    mapping of options, or a run config with a ``task: {name, options}`` section for the
+    same task), then the ``K=V`` ``pairs`` on top.  Every command and launcher that takes
+    task options reads them here, so the rules are the same everywhere."""
+    opts: dict[str, Any] = {}
+    if config:
+        data = load_mapping(config)
+        # Accept either the options themselves or a run config with a ``task`` section.
+        section = data.get("task") if isinstance(data.get("task"), dict) else None
+        if section is not None:
+            if "name" in section and section["name"] != task:
+                raise ConfigError(f"{config}: task.name is {section['name']!r} but --task is {task!r}")
+            data = section.get("options") or {}
+            if not isinstance(data, dict):
+                raise ConfigError(f"{config}: task.options must be a mapping")
+        opts.update(data)
+    opts.update(parse_options(pairs, flag))
+    return opts

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any, cast
 
 from ttrl_kit.core import metrics
-from ttrl_kit.core.errors import PluginError
+from ttrl_kit.core.errors import ConfigError, PluginError
 from ttrl_kit.core.estimators import Estimator
 from ttrl_kit.core.plugins import PluginRegistry, get_registry
 from ttrl_kit.core.records import Estimate, GroupResult, Signals
@@ -48,13 +48,24 @@ class GroupScorer:
         task_options: Mapping[str, Any] | None = None,
         estimator_options: Mapping[str, Any] | None = None,
         registry: PluginRegistry | None = None,
+        where: str | None = None,
     ) -> GroupScorer:
+        """The one scorer factory: task and estimator from the plugin registry by name.
+        ``where`` (a config file) puts ``"<where>: field 'task': "`` or ``"... field
+        'estimator': "`` before a refusal, so a run config's error names its field."""
         reg = registry or get_registry()
-        return cls(
-            reg.task(task, **dict(task_options or {})),
-            reg.estimator(estimator, **dict(estimator_options or {})),
-            estimator,
-        )
+        parts: list[Any] = []
+        for field, build in (
+            ("task", lambda: reg.task(task, **dict(task_options or {}))),
+            ("estimator", lambda: reg.estimator(estimator, **dict(estimator_options or {}))),
+        ):
+            try:
+                parts.append(build())
+            except ConfigError as exc:
+                if where is None:
+                    raise
+                raise type(exc)(f"{where}: field {field!r}: {exc}") from None
+        return cls(parts[0], parts[1], estimator)
 
     def extract(self, response: Any) -> str | None:
         """Extraction that cannot raise: model output is untrusted, a failure abstains."""

@@ -31,11 +31,11 @@ class Prepared:
 
 def prepare_run(cfg: RunConfig) -> Prepared:
     """Everything that needs plugins but no model: scorer, dataset rows, split checks."""
-    from ttrl_kit.engines.embedded.trainer import build_scorer
+    from ttrl_kit.engines.embedded.rewards import build_scorer
 
     cfgmod.check_world(cfg)
     cfgmod.check_report_to(cfg)
-    scorer, warnings = build_scorer(cfg)
+    scorer = build_scorer(cfg)
     check_engine_signals(cfg, scorer)
     d = cfg.data
     rows = prepare(
@@ -53,7 +53,7 @@ def prepare_run(cfg: RunConfig) -> Prepared:
             h.get("dataset", d.dataset), h.get("source", d.source), h.get("options", {}), cfg.source, "data.heldout."
         )
         heldout = prepare(hrows, scorer.task, h.get("id_field", d.id_field), cfg.source, "data.heldout.")
-    return Prepared(cfg=cfg, scorer=scorer, train_rows=rows, heldout_rows=heldout, warnings=warnings)
+    return Prepared(cfg=cfg, scorer=scorer, train_rows=rows, heldout_rows=heldout, warnings=[])
 
 
 def check_engine_signals(cfg: RunConfig, scorer: Any) -> None:

@@ -21,16 +21,97 @@ estimators' ``n_train`` contract expects.  Cost: with vLLM the extra votes still
 Signals: when the estimator needs per-token signals, ``signals`` is the trainer's
 :class:`~ttrl_kit.engines.embedded.signals.SignalCapture` (filled during generation, for the
 trained samples and the extra votes); ``TTRLReward`` matches its rows to the completions.
+
+Everything the reward needs is handed to it when it is built: the scorer (the core's
+factory, :func:`build_scorer`), the extra-vote sampler (:class:`ExtraVoteSampler`, which
+holds the policy module itself, not the trainer) and the sink its per-step stats go to.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.records import Signals
 from ttrl_kit.core.scoring import GroupScorer
-from ttrl_kit.trl import ExtraVotes, GroupSplitError, StepStats, TTRLReward, completion_text
+from ttrl_kit.engines.embedded.config import GenerationSection, RunConfig
+from ttrl_kit.trl import ExtraVotes, GroupSplitError, StatsSink, StepStats, TTRLReward, completion_text
 
-__all__ = ["ExtraVotes", "GroupReward", "GroupSplitError", "StepStats", "completion_text"]
+__all__ = [
+    "ExtraVoteSampler",
+    "ExtraVotes",
+    "GroupReward",
+    "GroupSplitError",
+    "StepStats",
+    "build_scorer",
+    "completion_text",
+]
+
+
+def build_scorer(cfg: RunConfig) -> GroupScorer:
+    """Task + estimator of the run config, from the core's factory; a refusal names the
+    config file and field.  The estimator's own ``n_train`` option must not contradict
+    ``ttrl.n_train`` (the engine decides what is trained on)."""
+    scorer = GroupScorer.from_names(
+        cfg.task.name,
+        cfg.estimator.name,
+        task_options=cfg.task.options,
+        estimator_options=cfg.estimator.options,
+        where=cfg.source,
+    )
+    est_n_train = getattr(getattr(scorer.estimator, "options", None), "n_train", None)
+    if est_n_train is not None and est_n_train != cfg.ttrl.n_train:
+        raise ConfigError(
+            f"{cfg.source}: field 'estimator.options.n_train': set ttrl.n_train instead "
+            f"(got {est_n_train} vs {cfg.ttrl.n_train})"
+        )
+    return scorer
+
+
+@dataclass
+class ExtraVoteSampler:
+    """The generator of the non-trained votes (``n_votes - n_train`` per prompt; see the
+    module docstring for why they are sampled here).
+
+    ``model`` is the policy module the trainer trains, passed when the trainer is built:
+    TRL's ``GRPOTrainer`` trains that very module (a LoRA adapter is injected into it in
+    place; DDP wraps it without copying), so the votes always come from the current
+    weights.  With a signal ``capture`` the votes' signals are recorded in
+    ``capture.extra`` by prompt id."""
+
+    model: Any
+    tokenizer: Any
+    generation: GenerationSection
+    dtype: str
+    capture: Any = None
+
+    def __call__(self, prompts_by_id: OrderedDict[Hashable, Any], n: int) -> Mapping[Hashable, Sequence[str]]:
+        from ttrl_kit.engines.embedded.evaluate import sample
+
+        g = self.generation
+        ids = list(prompts_by_id)
+        capture = self.capture
+        with capture.on(self.model) if capture is not None else contextlib.nullcontext():
+            texts, lens = sample(
+                self.model,
+                self.tokenizer,
+                [prompts_by_id[i] for i in ids],
+                n,
+                temperature=g.temperature,
+                top_p=g.top_p,
+                top_k=g.top_k,
+                max_new_tokens=g.max_completion_length,
+                dtype=self.dtype,
+                fast=g.fast,
+            )
+        if capture is not None:
+            rows = capture.for_lengths([x for per in lens for x in per])
+            capture.extra = {gid: Signals.from_rows(rows[j * n : (j + 1) * n]) for j, gid in enumerate(ids)}
+        return dict(zip(ids, texts))
 
 
 class GroupReward(TTRLReward):
@@ -46,6 +127,7 @@ class GroupReward(TTRLReward):
         gold_column: str | None,
         extra_votes: ExtraVotes | None = None,
         signals: Any = None,
+        stats_sink: StatsSink | None = None,
     ) -> None:
         if n_votes < n_train:
             raise ValueError(f"n_votes={n_votes} < n_train={n_train}")
@@ -59,5 +141,6 @@ class GroupReward(TTRLReward):
             n_votes=n_votes,
             extra_votes=extra_votes,
             signals=signals,
+            stats_sink=stats_sink,
         )
         self.n_train = n_train

@@ -24,8 +24,7 @@ import gc
 import json
 import os
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -33,49 +32,13 @@ from transformers import TrainerCallback
 from trl import GRPOConfig
 
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.plugins import get_registry
 from ttrl_kit.core.scoring import GroupScorer
 from ttrl_kit.engines.embedded.config import RunConfig
 from ttrl_kit.engines.embedded.data import GOLD_COLUMN, ID_COLUMN
-from ttrl_kit.engines.embedded.evaluate import sample
 from ttrl_kit.engines.embedded.lean_step import LeanGRPOTrainer
-from ttrl_kit.engines.embedded.rewards import GroupReward
+from ttrl_kit.engines.embedded.rewards import ExtraVoteSampler, GroupReward, StepStats
 
 COMPLETE_MARKER = "ttrl_complete.json"
-
-
-def build_scorer(cfg: RunConfig) -> tuple[GroupScorer, list[str]]:
-    """Task + estimator from the registry by config names; returns the scorer and warnings.
-
-    Temporary tolerance: ``suffix`` in task options is dropped with a warning when the task
-    does not accept it (the placeholder math task does not), because the arithmetic prompts
-    already ask for ``\\boxed{}``.  Every other bad option is an error.
-    """
-    reg = get_registry()
-    warnings: list[str] = []
-    topts = dict(cfg.task.options or {})
-    try:
-        task = reg.task(cfg.task.name, **topts)
-    except ConfigError as exc:
-        if "suffix" in topts and "bad options" in str(exc):
-            topts.pop("suffix")
-            try:
-                task = reg.task(cfg.task.name, **topts)
-            except ConfigError as exc2:
-                raise ConfigError(f"{cfg.source}: field 'task': {exc2}") from None
-            warnings.append(f"task {cfg.task.name!r} does not accept option 'suffix'; ignored")
-        else:
-            raise ConfigError(f"{cfg.source}: field 'task': {exc}") from None
-    try:
-        est = reg.estimator(cfg.estimator.name, **dict(cfg.estimator.options or {}))
-    except ConfigError as exc:
-        raise ConfigError(f"{cfg.source}: field 'estimator': {exc}") from None
-    est_n_train = getattr(getattr(est, "options", None), "n_train", None)
-    if est_n_train is not None and est_n_train != cfg.ttrl.n_train:
-        raise ConfigError(
-            f"{cfg.source}: field 'estimator.options.n_train': set ttrl.n_train instead (got {est_n_train} vs {cfg.ttrl.n_train})"
-        )
-    return GroupScorer(task, est), warnings
 
 
 def malloc_trim() -> None:
@@ -135,15 +98,15 @@ class MetricsCallback(TrainerCallback):
     def __init__(
         self,
         path: Path,
-        reward: GroupReward,
-        trainer_ref: dict[str, Any],
+        trainer: TTRLGRPOTrainer,
+        pending: list[StepStats],
         trim: bool,
         train_clock: Callable[[], float] | None = None,
     ) -> None:
         self.path = path
+        self.trainer = trainer  # its generate_s: the generation part of the step-time split
         self.train_clock = train_clock  # whole-run training seconds, stored in each checkpoint
-        self.reward = reward
-        self.trainer_ref = trainer_ref
+        self.pending = pending  # the reward function's stats sink appends here; drained per logged step
         self.trim = trim
         self.t_mark = time.perf_counter()
         self.t0 = time.time()
@@ -161,17 +124,9 @@ class MetricsCallback(TrainerCallback):
         logs = logs or {}
         if "loss" not in logs and "reward" not in logs:
             return  # the end-of-training summary log
-        trainer = self.trainer_ref["trainer"]
-        pending, self.reward.pending = self.reward.pending, []
-        from ttrl_kit.engines.embedded.rewards import StepStats
-
-        merged = StepStats()
-        for s in pending:
-            merged.results.extend(s.results)
-            merged.estimate_s += s.estimate_s
-            merged.extra_generate_s += s.extra_generate_s
-            if s.signal_s is not None:
-                merged.signal_s = (merged.signal_s or 0.0) + s.signal_s
+        trainer = self.trainer
+        merged = StepStats.merged(self.pending)
+        self.pending.clear()
         gen = trainer.generate_s + merged.extra_generate_s
         trainer.generate_s = 0.0
         est = merged.estimate_s
@@ -294,38 +249,6 @@ def _any_rank(flag: bool) -> bool:
     return bool(t.item() > 0)
 
 
-def make_extra_votes(trainer_ref: dict[str, Any], tokenizer: Any, cfg: RunConfig, capture: Any = None):
-    """The generator of the non-trained votes (see rewards.py for why they are made here);
-    with a signal ``capture`` their signals are recorded in ``capture.extra`` by prompt id."""
-    g = cfg.generation
-
-    def extra_votes(prompts_by_id: OrderedDict[Hashable, Any], n: int) -> Mapping[Hashable, Sequence[str]]:
-        trainer = trainer_ref["trainer"]
-        model = trainer.accelerator.unwrap_model(trainer.model)
-        ids = list(prompts_by_id)
-        with capture.on(model) if capture is not None else contextlib.nullcontext():
-            texts, lens = sample(
-                model,
-                tokenizer,
-                [prompts_by_id[i] for i in ids],
-                n,
-                temperature=g.temperature,
-                top_p=g.top_p,
-                top_k=g.top_k,
-                max_new_tokens=g.max_completion_length,
-                dtype=cfg.model.dtype,
-                fast=g.fast,
-            )
-        if capture is not None:
-            from ttrl_kit.core.records import Signals
-
-            rows = capture.for_lengths([x for per in lens for x in per])
-            capture.extra = {gid: Signals.from_rows(rows[j * n : (j + 1) * n]) for j, gid in enumerate(ids)}
-        return dict(zip(ids, texts))
-
-    return extra_votes
-
-
 def set_attention(model: Any, setting: str) -> str:
     """Apply ``model.attention`` (``auto``: eager on a CPU, see the config field for why);
     returns the implementation in use."""
@@ -431,12 +354,12 @@ def build_trainer(
     from ttrl_kit.engines.embedded.models import peft_config
     from ttrl_kit.engines.embedded.signals import SignalCapture
 
-    trainer_ref: dict[str, Any] = {}
     set_attention(loaded.model, cfg.model.attention)
     capture = SignalCapture(scorer.needs) if scorer.needs else None  # answers-only: no capture at all
-    extra = (
-        make_extra_votes(trainer_ref, loaded.tokenizer, cfg, capture) if cfg.ttrl.n_votes > cfg.ttrl.n_train else None
-    )
+    extra = None
+    if cfg.ttrl.n_votes > cfg.ttrl.n_train:
+        extra = ExtraVoteSampler(loaded.model, loaded.tokenizer, cfg.generation, cfg.model.dtype, capture)
+    pending: list[StepStats] = []  # the reward's stats sink; MetricsCallback drains it per logged step
     reward = GroupReward(
         scorer,
         n_train=cfg.ttrl.n_train,
@@ -445,6 +368,7 @@ def build_trainer(
         gold_column=GOLD_COLUMN,
         extra_votes=extra,
         signals=capture,
+        stats_sink=pending.append,
     )
     args = grpo_config(cfg, ckpt_dir)
     optimizers: tuple[Any, Any] = (None, None)
@@ -464,15 +388,6 @@ def build_trainer(
             ),
             None,
         )
-    budget_cb = TimeBudgetCallback(cfg.train.max_minutes, spent_s=spent_s)
-    metrics_cb = MetricsCallback(
-        metrics_path, reward, trainer_ref, trim=cfg.train.malloc_trim, train_clock=budget_cb.elapsed
-    )
-    callbacks: list[Any] = [metrics_cb, ProgressCallback(metrics_cb), budget_cb]
-    if cfg.train.threads == "auto":
-        from ttrl_kit.engines.embedded.threads import ThreadsCallback
-
-        callbacks.append(ThreadsCallback())
     trainer = TTRLGRPOTrainer(
         model=loaded.model,
         reward_funcs=[cast(Callable[..., list[float | None]], reward)],  # a callable object, not a function
@@ -480,10 +395,21 @@ def build_trainer(
         train_dataset=dataset,
         processing_class=loaded.tokenizer,
         peft_config=peft_config(cfg.model.lora),
-        callbacks=callbacks,
         optimizers=optimizers,
     )
-    trainer_ref["trainer"] = trainer
+    # Callbacks come after the trainer, which they are given (HF puts user callbacks after its
+    # own either way, so the order is the same as passing them to the constructor).
+    budget_cb = TimeBudgetCallback(cfg.train.max_minutes, spent_s=spent_s)
+    metrics_cb = MetricsCallback(
+        metrics_path, trainer, pending, trim=cfg.train.malloc_trim, train_clock=budget_cb.elapsed
+    )
+    callbacks: list[Any] = [metrics_cb, ProgressCallback(metrics_cb), budget_cb]
+    if cfg.train.threads == "auto":
+        from ttrl_kit.engines.embedded.threads import ThreadsCallback
+
+        callbacks.append(ThreadsCallback())
+    for cb in callbacks:
+        trainer.add_callback(cb)
     trainer.signal_capture = capture
     trainer.lean = cfg.train.update == "lean"
     trainer.fast_generation = cfg.generation.fast

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.io import parse_options
+from ttrl_kit.core.io import parse_options, task_options
 from ttrl_kit.engines.openrlhf.config import ENV_VAR, TTRLConfig
 
 REWARD_FILE = str(Path(__file__).with_name("ttrl_reward_func.py"))
@@ -145,13 +145,11 @@ def build_plan(args: argparse.Namespace, environ: dict[str, str] | None = None) 
         raise ConfigError("--task is required (or set TTRL_KIT_TASK)")
     if not flags:
         raise ConfigError("no OpenRLHF flags: put them after `--`, e.g. -- --actor.model_name_or_path MODEL ...")
-    from ttrl_kit.cli.common import task_options  # same --task-config rules as the other commands
-
     n_votes = args.n_votes if args.n_votes is not None else _int_env("TTRL_KIT_N_VOTES", environ)
     config = TTRLConfig(
         task=args.task,
         estimator=args.estimator,
-        task_options=task_options(args),
+        task_options=task_options(args.task, args.task_config, args.task_option),  # the commands' rules
         estimator_options=parse_options(args.estimator_option, "--estimator-option"),
         n_votes=n_votes,
         eval_at_start=bool(getattr(args, "eval_at_start", False)),
