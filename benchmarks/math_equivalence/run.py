@@ -95,12 +95,13 @@ def accuracy(case_files: list[str], show: int) -> None:
 def _variants(gold: str, rng: random.Random) -> list[str]:
     """Surface forms a model writes for the same answer."""
     from ttrl_math.canon import canonicalize
+    from ttrl_math.values import Rational
 
     out = {gold, gold.replace(" ", ""), gold.replace("\\frac", "\\dfrac"), gold.replace("\\left", "").replace(
         "\\right", ""), "$" + gold + "$"}
     info = canonicalize(gold)
-    if info and info["v"][0] == "q":
-        q = Fraction(info["v"][1], info["v"][2])
+    if info and isinstance(info.value, Rational):
+        q = Fraction(info.value.p, info.value.q)
         if q.denominator == 1:
             n = q.numerator
             out |= {str(n), f"{n}.0", f"0{n}" if n >= 0 else str(n), f"x = {n}", f"{n:,}"}
@@ -125,10 +126,11 @@ def _wrong(gold: str, pool: list[str], rng: random.Random) -> str:
     if rng.random() < 0.5:
         return rng.choice(pool)
     from ttrl_math.canon import canonicalize
+    from ttrl_math.values import Rational
 
     info = canonicalize(gold)
-    if info and info["v"][0] == "q":
-        q = Fraction(info["v"][1], info["v"][2]) + rng.choice([1, -1, 2, Fraction(1, 2)])
+    if info and isinstance(info.value, Rational):
+        q = Fraction(info.value.p, info.value.q) + rng.choice([1, -1, 2, Fraction(1, 2)])
         return str(q) if q.denominator == 1 else f"\\frac{{{q.numerator}}}{{{q.denominator}}}"
     return gold + rng.choice(["+1", "^2", "\\cdot 2"]) if not gold.startswith(("(", "\\{", "[", "\\begin")) else rng.choice(pool)
 

@@ -20,6 +20,15 @@ from ttrl_math.canon import canonicalize
 from ttrl_math.extract import extract
 from ttrl_math.sandbox import Worker
 from ttrl_math.task import MathTask
+from ttrl_math.values import Expr, Info, Numeric, Rational
+
+
+def _pq(info: Info | None) -> tuple[int, int] | None:
+    """``(p, q)`` of an exact rational answer (what the worker sent back), else ``None``."""
+    if info is None or not isinstance(info.value, Rational):
+        return None
+    return info.value.p, info.value.q
+
 
 PWNED = Path("/tmp") / f"ttrl_math_pwned_{uuid.uuid4().hex}"
 
@@ -94,7 +103,7 @@ def test_worker_deadline_kills_and_recovers(monkeypatch):
         out = w.canonicalize_many(["\\frac{1}{2}", "__sleep__", "\\sqrt{4}", "__sleep__", "x+1"])
         elapsed = time.monotonic() - t0
         assert out[1] is None and out[3] is None
-        assert out[0]["v"][:3] == ["q", 1, 2] and out[2]["v"][:3] == ["q", 2, 1] and out[4]["v"][0] == "e"
+        assert _pq(out[0]) == (1, 2) and _pq(out[2]) == (2, 1) and isinstance(out[4].value, Expr)
         assert w.timeouts == 2
         assert elapsed < 30  # two 0.5 s deadlines plus restarts; a hang would never return
     finally:
@@ -108,7 +117,7 @@ def test_worker_works_off_the_main_thread():
     th.start()
     th.join(60)
     w.close()
-    assert results and results[0][0]["v"][:3] == ["q", 1, 2] and results[0][1]["v"][0] == "n"
+    assert results and _pq(results[0][0]) == (1, 2) and isinstance(results[0][1].value, Numeric)
 
 
 def _daemon_child(q):
@@ -217,7 +226,7 @@ def test_worker_crash_and_garbage_cost_one_answer_each(monkeypatch):
     try:
         out = w.canonicalize_many(["\\frac{1}{2}", "__exit__", "\\sqrt{4}", "__garble__", "x+1"])
         assert out[1] is None and out[3] is None
-        assert out[0]["v"][:3] == ["q", 1, 2] and out[2]["v"][:3] == ["q", 2, 1] and out[4]["v"][0] == "e"
+        assert _pq(out[0]) == (1, 2) and _pq(out[2]) == (2, 1) and isinstance(out[4].value, Expr)
         assert w.restarts >= 3  # first start + one after each failure
     finally:
         w.close()
@@ -232,7 +241,7 @@ def test_worker_that_fails_every_answer_gives_up_after_a_few_restarts(monkeypatc
         out = w.canonicalize_many(["__exit__"] * 20 + ["1/2"])
         assert out == [None] * 21
         assert w.restarts <= sb.MAX_RESTARTS_PER_CALL + 1
-        assert w.canonicalize_many(["\\frac{1}{2}"])[0]["v"][:3] == ["q", 1, 2]  # next call: fresh worker
+        assert _pq(w.canonicalize_many(["\\frac{1}{2}"])[0]) == (1, 2)  # next call: fresh worker
     finally:
         w.close()
 
@@ -244,7 +253,7 @@ def test_worker_killed_from_outside_between_calls_is_restarted():
         assert w._proc is not None
         w._proc.kill()
         w._proc.wait()
-        assert w.canonicalize_many(["\\sqrt{9}"])[0]["v"][:3] == ["q", 3, 1]
+        assert _pq(w.canonicalize_many(["\\sqrt{9}"])[0]) == (3, 1)
     finally:
         w.close()
 
@@ -295,10 +304,10 @@ def test_group_parse_budget_bounds_a_call_of_slow_answers(monkeypatch):
         t0 = time.monotonic()
         out = w.canonicalize_many(["\\frac{1}{2}", "__sleep__", "\\sqrt{4}", "x+1"], budget_s=1.0, skipped=skipped)
         elapsed = time.monotonic() - t0
-        assert out[0]["v"][:3] == ["q", 1, 2] and out[1:] == [None, None, None]
+        assert _pq(out[0]) == (1, 2) and out[1:] == [None, None, None]
         assert skipped == [1, 2, 3] and w.budget_cuts == 1 and w.timeouts == 0
         assert elapsed < 10  # the 30 s per-answer deadline never came into play
-        assert w.canonicalize_many(["\\sqrt{4}"], budget_s=1.0)[0]["v"][:3] == ["q", 2, 1]
+        assert _pq(w.canonicalize_many(["\\sqrt{4}"], budget_s=1.0)[0]) == (2, 1)
     finally:
         w.close()
 
@@ -337,6 +346,6 @@ def test_group_parse_budget_does_not_count_the_worker_start(monkeypatch):
     try:
         skipped: list[int] = []
         out = w.canonicalize_many(["\\frac{1}{2}", "\\sqrt{4}"], budget_s=1.0, skipped=skipped)
-        assert skipped == [] and out[0]["v"][:3] == ["q", 1, 2] and out[1]["v"][:3] == ["q", 2, 1]
+        assert skipped == [] and _pq(out[0]) == (1, 2) and _pq(out[1]) == (2, 1)
     finally:
         w.close()

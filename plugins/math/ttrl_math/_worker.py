@@ -27,6 +27,7 @@ def main() -> None:
     import time
 
     from ttrl_math.canon import canonicalize
+    from ttrl_math.values import info_to_json
 
     # Test seams: let the test-suite prove the deadline and the crash handling work without
     # a real slow or crashing input (an answer equal to the token sleeps / exits / garbles).
@@ -62,7 +63,8 @@ def main() -> None:
             except Exception:  # defensive: one bad answer must not end the worker
                 info = None
             try:
-                line = json.dumps({"rid": rid, "k": k, "r": info}, ensure_ascii=True)
+                reply = None if info is None else info_to_json(info)
+                line = json.dumps({"rid": rid, "k": k, "r": reply}, ensure_ascii=True)
             except (TypeError, ValueError):
                 line = json.dumps({"rid": rid, "k": k, "r": None})
             out.write(line.encode("ascii") + b"\n")

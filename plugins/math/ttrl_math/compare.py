@@ -22,21 +22,46 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import mpmath
 
 from . import limits
+from .values import (
+    SCALARS,
+    Assign,
+    BaseV,
+    Choice,
+    Equation,
+    Expr,
+    Infinity,
+    Info,
+    Interval,
+    ListV,
+    Matrix,
+    NotEqual,
+    Numeric,
+    Points,
+    Rational,
+    RatioV,
+    Raw,
+    SetV,
+    TextV,
+    TupleV,
+    UnionV,
+    Value,
+)
 
 _TOL = mpmath.mpf(10) ** -20
 
 
-def bucket_key(info: dict | None) -> Hashable | None:
+def bucket_key(info: Info | None) -> Hashable | None:
     if info is None:
         return None
-    return _cached_key(info)
+    return _memo(info).key
 
 
 def _k12(s: str) -> str:
@@ -44,35 +69,64 @@ def _k12(s: str) -> str:
     return "0" if x == 0 else mpmath.nstr(x, 12, min_fixed=-1, max_fixed=-1)
 
 
-def _key(v: list) -> Hashable:
-    tag = v[0]
-    if tag == "q":
-        return ("q", v[1], v[2])
-    if tag == "n":
-        return ("n", _k12(v[1]), _k12(v[2]))
-    if tag == "e":
-        return ("e", tuple(v[1]), tuple((_k12(a), _k12(b)) for a, b in v[2]))
-    if tag == "eq":
-        return ("eq", tuple(v[1]), tuple((_k12(a), _k12(b)) for a, b in v[2]))
-    if tag == "assign":
-        if len(v[1]) == 1:
-            return _key(v[1][0][1])
-        return ("assign", tuple(sorted((n, _key(x)) for n, x in v[1])))
-    if tag == "iv":
-        return ("iv", _key(v[1]), _key(v[2]), v[3], v[4])
-    if tag in ("tuple", "list", "ratio"):
-        return (tag, tuple(_key(x) for x in v[1]))
-    if tag == "set":
-        return ("set", tuple(sorted(set(_key(x) for x in v[1]), key=repr)))
-    if tag == "union":
-        return ("union", tuple(sorted((_key(x) for x in v[1]), key=repr)))
-    if tag == "mat":
-        return ("mat", v[1], v[2], tuple(_key(x) for x in v[3]))
-    if tag == "ne":
-        return ("ne", _key(v[1]))
-    if tag == "inf":
-        return ("inf", v[1])
-    return (tag,) + tuple(str(x) for x in v[1:])
+def _key(v: Value) -> Hashable:
+    match v:
+        case Rational(p, q):
+            return ("q", p, q)
+        case Numeric(re, im):
+            return ("n", _k12(re), _k12(im))
+        case Expr(syms, points) | Equation(syms, points):
+            return (v.TAG, syms, tuple((_k12(a), _k12(b)) for a, b in points))
+        case Assign(pairs):
+            if len(pairs) == 1:
+                return _key(pairs[0][1])
+            return ("assign", tuple(sorted((n, _key(x)) for n, x in pairs)))
+        case Interval(lo, hi, lo_closed, hi_closed):
+            return ("iv", _key(lo), _key(hi), lo_closed, hi_closed)
+        case TupleV(items) | ListV(items) | RatioV(items):
+            return (v.TAG, tuple(_key(x) for x in items))
+        case SetV(items):
+            return ("set", tuple(sorted(set(_key(x) for x in items), key=repr)))
+        case UnionV(parts):
+            return ("union", tuple(sorted((_key(x) for x in parts), key=repr)))
+        case Matrix(rows, cols, cells):
+            return ("mat", rows, cols, tuple(_key(x) for x in cells))
+        case NotEqual(x):
+            return ("ne", _key(x))
+        case Infinity(sign):
+            return ("inf", sign)
+        case BaseV(digits, base):
+            return ("base", digits, base)
+        case TextV(s) | Raw(s) | Choice(s):
+            return (v.TAG, s)
+    raise TypeError(f"not a value: {v!r}")
+
+
+@dataclass(slots=True)
+class _Memo:
+    """What the comparison derives from one :class:`Info`, computed once per answer: its
+    bucket key, a float approximation (scalars) and its element keys (sets)."""
+
+    info: Info
+    key: Hashable
+    approx: complex | None = None
+    elems: frozenset[Hashable] | None = None
+
+
+_MEMOS: dict[int, _Memo] = {}
+
+
+def _memo(info: Info) -> _Memo:
+    """The memo of ``info``, by identity: the task caches one :class:`Info` per distinct answer,
+    so a representative compared with 63 others derives its key once, not 63 times."""
+    m = _MEMOS.get(id(info))
+    if m is not None and m.info is info:
+        return m
+    if len(_MEMOS) > 50_000:
+        _MEMOS.clear()
+    m = _Memo(info, _key(info.value))
+    _MEMOS[id(info)] = m  # holding ``info`` keeps its id from being reused while cached
+    return m
 
 
 # ----------------------------------------------------------------------------- equivalence
@@ -91,7 +145,7 @@ def _tick() -> None:
         raise _OutOfTime
 
 
-def equivalent(a: dict | None, b: dict | None, *, grading: bool = False, deadline: float | None = None) -> bool:
+def equivalent(a: Info | None, b: Info | None, *, grading: bool = False, deadline: float | None = None) -> bool:
     """Symmetric equivalence of two canonical infos (see module docstring).
 
     ``deadline`` (a ``time.monotonic()`` value) bounds the comparison of containers: when it
@@ -100,9 +154,10 @@ def equivalent(a: dict | None, b: dict | None, *, grading: bool = False, deadlin
         return False
     _CLOCK.deadline = deadline
     try:
-        if _cached_key(a) == _cached_key(b):
+        ma, mb = _memo(a), _memo(b)
+        if ma.key == mb.key:
             return True
-        if _fast_reject(a, b):
+        if _fast_reject(ma, mb):
             return False
         # Values are 30-digit strings; compare them at that precision (at mpmath's default 15
         # digits, 60 * pi / 180 and the stored pi / 3 can differ by an ulp, beyond the 1e-20 bound).
@@ -114,105 +169,96 @@ def equivalent(a: dict | None, b: dict | None, *, grading: bool = False, deadlin
         _CLOCK.deadline = None
 
 
-def _cached_key(info: dict) -> Hashable:
-    k = info.get("_key")
-    if k is None:
-        k = info["_key"] = _key(info["v"])
-    return k
+_SOLO = (TextV, Raw, Matrix, RatioV, BaseV, Choice, NotEqual)
 
 
-_SCALARS = ("q", "n")
-_SOLO = ("text", "raw", "mat", "ratio", "base", "choice", "ne")
+def _unwrap(v: Value) -> Value:
+    return v.pairs[0][1] if isinstance(v, Assign) and len(v.pairs) == 1 else v
 
 
-def _unwrap(v: list) -> list:
-    return v[1][0][1] if v[0] == "assign" and len(v[1]) == 1 else v
-
-
-def _float(info: dict) -> complex:
-    f = info.get("_f")
-    if f is None:
-        v = _unwrap(info["v"])
-        if v[0] == "q":
-            f = (
-                complex(float(Fraction(v[1], v[2])), 0.0)
-                if max(abs(v[1]), v[2]).bit_length() < 1000
-                else complex("nan")
+def _approx(m: _Memo) -> complex:
+    if m.approx is None:
+        v = _unwrap(m.info.value)
+        if isinstance(v, Rational):
+            m.approx = (
+                complex(float(Fraction(v.p, v.q)), 0.0) if max(abs(v.p), v.q).bit_length() < 1000 else complex("nan")
             )
-        else:
+        elif isinstance(v, Numeric):
             try:
-                f = complex(float(v[1]), float(v[2]))
+                m.approx = complex(float(v.re), float(v.im))
             except (OverflowError, ValueError):
-                f = complex("nan")
-        info["_f"] = f
-    return f
+                m.approx = complex("nan")
+        else:
+            raise TypeError("not a scalar")
+    return m.approx
 
 
-def _fast_reject(a: dict, b: dict) -> bool:
+def _fast_reject(ma: _Memo, mb: _Memo) -> bool:
     """Cheap, conservative "certainly different" test run before the exact comparison
     (most representative pairs in a group are different numbers)."""
-    if a["v"][0] == b["v"][0] == "assign":
+    a, b = ma.info, mb.info
+    if isinstance(a.value, Assign) and isinstance(b.value, Assign):
         return False  # ``a = b`` / ``b = a`` differ as values but may be one equation
-    va, vb = _unwrap(a["v"]), _unwrap(b["v"])
-    ka, kb = va[0], vb[0]
-    if (ka in _SOLO or kb in _SOLO) and ka != kb:
+    va, vb = _unwrap(a.value), _unwrap(b.value)
+    if (isinstance(va, _SOLO) or isinstance(vb, _SOLO)) and type(va) is not type(vb):
         return True
-    if ka in _SCALARS and kb in _SCALARS:
-        if a.get("deg") or b.get("deg"):
+    if isinstance(va, SCALARS) and isinstance(vb, SCALARS):
+        if a.deg or b.deg:
             return False
-        fa, fb = _float(a), _float(b)
+        fa, fb = _approx(ma), _approx(mb)
         if fa != fa or fb != fb:  # nan: no cheap answer
             return False
         gap = abs(fa - fb)
         scale = max(abs(fa), abs(fb), 1e-300)
-        dps = [v[3] for v in (va, vb) if v[0] == "q" and v[3] is not None]
+        dps = [v.dp for v in (va, vb) if isinstance(v, Rational) and v.dp is not None]
         if dps:
             return gap > 0.51 * 10.0 ** (-min(dps)) + 1e-9 * scale
         return gap > 1e-9 * scale
-    if (ka in _SCALARS and kb == "e") or (ka == "e" and kb in _SCALARS):
+    if (isinstance(va, SCALARS) and isinstance(vb, Expr)) or (isinstance(va, Expr) and isinstance(vb, SCALARS)):
         return True
-    if ka == kb == "e" and va[1] != vb[1]:
+    if isinstance(va, Expr) and isinstance(vb, Expr) and va.syms != vb.syms:
         return True
-    if ka == kb == "set":
+    if isinstance(va, SetV) and isinstance(vb, SetV):
         # the budget test of ``_set_eq`` on distinct element keys (never more than the real
         # counts), from keys cached per answer: 64 x 63 set pairs cost microseconds each
-        sa, sb = _elem_keys(a, va), _elem_keys(b, vb)
+        sa, sb = _elem_keys(ma, va), _elem_keys(mb, vb)
         return len(sa - sb) * len(sb) + len(sb - sa) * len(sa) > MAX_SET_FUZZY_CHECKS
     return False
 
 
-def _elem_keys(info: dict, v: list) -> frozenset:
-    ks = info.get("_es")
-    if ks is None:
-        ks = info["_es"] = frozenset(_elem_key(x) for x in v[1])
-    return ks
+def _elem_keys(m: _Memo, v: SetV) -> frozenset[Hashable]:
+    if m.elems is None:
+        m.elems = frozenset(_elem_key(x) for x in v.items)
+    return m.elems
 
 
-def _eq_top(a: dict, b: dict) -> bool:
-    va, vb = a["v"], b["v"]
-    if _cached_key(a) == _cached_key(b):
+def _eq_top(a: Info, b: Info) -> bool:
+    va, vb = a.value, b.value
+    if _memo(a).key == _memo(b).key:
         return True
-    if a.get("deg") and not b.get("deg") and b.get("pi") and _scalar(va) and _scalar(vb):
+    if a.deg and not b.deg and b.pi and _scalar(va) and _scalar(vb):
         deg = _num(va) * mpmath.pi / 180
         return _close(deg, _num(vb))
     return _eq(va, vb)
 
 
-def _scalar(v: list) -> bool:
-    return v[0] in ("q", "n") or (v[0] == "assign" and len(v[1]) == 1 and v[1][0][1][0] in ("q", "n"))
+def _scalar(v: Value) -> bool:
+    return isinstance(_unwrap(v), SCALARS)
 
 
-def _num(v: list) -> Any:
-    if v[0] == "assign":
-        v = v[1][0][1]
-    if v[0] == "q":
-        return mpmath.mpc(mpmath.mpf(v[1]) / v[2])
-    return mpmath.mpc(mpmath.mpf(v[1]), mpmath.mpf(v[2]))
+def _num(v: Value) -> Any:
+    if isinstance(v, Assign):
+        v = v.pairs[0][1]
+    if isinstance(v, Rational):
+        return mpmath.mpc(mpmath.mpf(v.p) / v.q)
+    if isinstance(v, Numeric):
+        return mpmath.mpc(mpmath.mpf(v.re), mpmath.mpf(v.im))
+    raise TypeError("not a scalar")
 
 
 def _close(x: Any, y: Any) -> bool:
     scale = max(abs(x), abs(y), mpmath.mpf(1) if (x == 0 or y == 0) else mpmath.mpf(0))
-    return abs(x - y) <= _TOL * scale
+    return bool(abs(x - y) <= _TOL * scale)
 
 
 def _terminates(q: Fraction) -> bool:
@@ -223,89 +269,96 @@ def _terminates(q: Fraction) -> bool:
     return d == 1
 
 
-def _sig_digits(v: list) -> int:
-    """Significant digits of a decimal literal with ``v[3]`` places (``0.0833`` -> 3)."""
-    digits = abs(Fraction(v[1], v[2])) * 10 ** v[3]
+def _sig_digits(v: Rational, dp: int) -> int:
+    """Significant digits of a decimal literal with ``dp`` places (``0.0833`` -> 3)."""
+    digits = abs(Fraction(v.p, v.q)) * 10**dp
     return len(str(int(digits)).lstrip("0"))
 
 
-def _rounded_match(dec: list, other: list) -> bool:
+def _rounded_match(dec: Value, other: Value) -> bool:
     """``dec`` is a decimal literal with ``dp`` places; ``other`` an exact non-terminating value."""
-    if dec[0] != "q" or dec[3] is None or other[0] not in ("q", "n"):
+    if not isinstance(dec, Rational) or dec.dp is None or not isinstance(other, SCALARS):
         return False
-    if other[0] == "q" and _terminates(Fraction(other[1], other[2])):
+    if isinstance(other, Rational) and _terminates(Fraction(other.p, other.q)):
         return False
-    if other[0] == "n" and abs(mpmath.mpf(other[2])) > 0:
+    if isinstance(other, Numeric) and abs(mpmath.mpf(other.im)) > 0:
         return False
-    if _sig_digits(dec) < 2 or dec[3] < 2:
+    if _sig_digits(dec, dec.dp) < 2 or dec.dp < 2:
         return False  # at least hundredths and two significant digits: 0.33, 1.41, 6.28
     x = _num(other).real
-    d = mpmath.mpf(dec[1]) / dec[2]
-    half = mpmath.mpf(10) ** (-dec[3]) / 2
-    return abs(x - d) <= half * (1 + mpmath.mpf(10) ** -12)
+    d = mpmath.mpf(dec.p) / dec.q
+    half = mpmath.mpf(10) ** (-dec.dp) / 2
+    return bool(abs(x - d) <= half * (1 + mpmath.mpf(10) ** -12))
 
 
-def _eq(a: list, b: list) -> bool:
-    ta, tb = a[0], b[0]
-    if ta == "assign" and len(a[1]) == 1 and tb != "assign":
-        if tb == "eq" and len(a) > 2 and a[2] is not None:
-            return _fp_eq(["eq"] + a[2], b)
-        return _eq(a[1][0][1], b) or _eq(b, a[1][0][1])
-    if ta == tb == "q":
+def _eq(a: Value, b: Value) -> bool:
+    if isinstance(a, Assign) and len(a.pairs) == 1 and not isinstance(b, Assign):
+        if isinstance(b, Equation) and a.equation is not None:
+            return _fp_eq(a.equation, b)
+        return _eq(a.pairs[0][1], b) or _eq(b, a.pairs[0][1])
+    if isinstance(a, Rational) and isinstance(b, Rational):
         # two exact rationals: equal keys were caught already, so only the rounding policy is left
         # (a relative tolerance would make 2^100 equal 2^100 + 1)
         return _rounded_match(a, b) or _rounded_match(b, a)
-    if ta in ("q", "n") and tb in ("q", "n"):
+    if isinstance(a, SCALARS) and isinstance(b, SCALARS):
         if _close(_num(a), _num(b)):
             return True
         return _rounded_match(a, b) or _rounded_match(b, a)
-    if ta == tb == "e":
-        return a[1] == b[1] and _fps_close(a[2], b[2])
-    if ta == tb == "eq":
+    if isinstance(a, Expr) and isinstance(b, Expr):
+        return a.syms == b.syms and _fps_close(a.points, b.points)
+    if isinstance(a, Equation) and isinstance(b, Equation):
         return _fp_eq(a, b)
-    if ta == "tuple" and tb == "iv":
-        return len(a[1]) == 2 and not b[3] and not b[4] and _seq_eq(a[1], [b[1], b[2]])
-    if ta == "iv" and tb == "iv":
-        return a[3] == b[3] and a[4] == b[4] and _eq_sym(a[1], b[1]) and _eq_sym(a[2], b[2])
-    if ta == "inf" and tb == "inf":
-        return a[1] == b[1]
-    if ta == tb and ta in ("tuple", "ratio"):
-        return _seq_eq(a[1], b[1])
-    if ta == tb == "mat":
-        return a[1] == b[1] and a[2] == b[2] and _seq_eq(a[3], b[3])
-    if ta == tb == "list" or (ta == "list" and tb == "tuple"):
-        return _seq_eq(a[1], b[1])
-    if ta in ("list", "set") and tb in ("set",):
-        return _set_eq(a[1], b[1])
-    if ta in ("list", "tuple") and tb == "assign" and len(b[1]) > 1:
+    if isinstance(b, Interval):
+        if isinstance(a, TupleV):
+            return len(a.items) == 2 and not b.lo_closed and not b.hi_closed and _seq_eq(a.items, (b.lo, b.hi))
+        if isinstance(a, Interval):
+            return (
+                a.lo_closed == b.lo_closed
+                and a.hi_closed == b.hi_closed
+                and _eq_sym(a.lo, b.lo)
+                and _eq_sym(a.hi, b.hi)
+            )
+    if isinstance(a, Infinity) and isinstance(b, Infinity):
+        return a.sign == b.sign
+    if type(a) is type(b) and isinstance(a, (TupleV, RatioV)) and isinstance(b, (TupleV, RatioV)):
+        return _seq_eq(a.items, b.items)
+    if isinstance(a, Matrix) and isinstance(b, Matrix):
+        return a.rows == b.rows and a.cols == b.cols and _seq_eq(a.cells, b.cells)
+    if isinstance(a, ListV) and isinstance(b, (ListV, TupleV)):
+        return _seq_eq(a.items, b.items)
+    if isinstance(a, (ListV, SetV)) and isinstance(b, SetV):
+        return _set_eq(a.items, b.items)
+    if isinstance(a, (ListV, TupleV)) and isinstance(b, Assign) and len(b.pairs) > 1:
         # ``(2, 3)`` answers ``x = 2, y = 3``: values in the order the names were written
-        return _seq_eq(a[1], [p[1] for p in b[1]])
-    if ta == tb == "assign":
-        da, db = dict((n, x) for n, x in a[1]), dict((n, x) for n, x in b[1])
-        if set(da) == set(db):
-            return all(_eq_sym(da[n], db[n]) for n in da)
-        if _seq_eq([p[1] for p in a[1]], [p[1] for p in b[1]]):
-            return True
-        # ``a = b`` vs ``b = a``, ``y = 2x + 3`` vs ``x = (y - 3)/2``: the same equation solved
-        # for another name (both equation fingerprints are scale- and sign-free).
-        return (
-            len(a) > 2 and len(b) > 2 and a[2] is not None and b[2] is not None and _fp_eq(["eq"] + a[2], ["eq"] + b[2])
-        )
-    if ta == "set" and tb == "assign":
-        return _set_eq(a[1], [p[1] for p in b[1]])
-    if ta == "set" and len(a[1]) == 1 and tb not in ("set", "list"):
-        return _eq_sym(a[1][0], b)
-    if ta == "union" and tb == "union":
-        return len(a[1]) == len(b[1]) and _set_eq(a[1], b[1])
-    if ta == tb == "ne":
-        return _eq_sym(a[1], b[1])
+        return _seq_eq(a.items, [p[1] for p in b.pairs])
+    if isinstance(a, Assign) and isinstance(b, Assign):
+        return _assign_eq(a, b)
+    if isinstance(a, SetV) and isinstance(b, Assign):
+        return _set_eq(a.items, [p[1] for p in b.pairs])
+    if isinstance(a, SetV) and len(a.items) == 1 and not isinstance(b, (SetV, ListV)):
+        return _eq_sym(a.items[0], b)
+    if isinstance(a, UnionV) and isinstance(b, UnionV):
+        return len(a.parts) == len(b.parts) and _set_eq(a.parts, b.parts)
+    if isinstance(a, NotEqual) and isinstance(b, NotEqual):
+        return _eq_sym(a.value, b.value)
     return False
 
 
-_KEYS: dict[int, tuple[list, Hashable]] = {}
+def _assign_eq(a: Assign, b: Assign) -> bool:
+    da, db = dict(a.pairs), dict(b.pairs)
+    if set(da) == set(db):
+        return all(_eq_sym(da[n], db[n]) for n in da)
+    if _seq_eq([p[1] for p in a.pairs], [p[1] for p in b.pairs]):
+        return True
+    # ``a = b`` vs ``b = a``, ``y = 2x + 3`` vs ``x = (y - 3)/2``: the same equation solved
+    # for another name (both equation fingerprints are scale- and sign-free).
+    return a.equation is not None and b.equation is not None and _fp_eq(a.equation, b.equation)
 
 
-def _elem_key(v: list) -> Hashable:
+_KEYS: dict[int, tuple[Value, Hashable]] = {}
+
+
+def _elem_key(v: Value) -> Hashable:
     """``_key`` of a container element, cached by identity: the infos are cached by the task,
     so a set compared with 63 others computes its elements' keys once, not 63 times."""
     hit = _KEYS.get(id(v))
@@ -318,12 +371,12 @@ def _elem_key(v: list) -> Hashable:
     return k
 
 
-def _eq_sym(x: list, y: list) -> bool:
+def _eq_sym(x: Value, y: Value) -> bool:
     _tick()
     return _elem_key(x) == _elem_key(y) or _eq(x, y) or _eq(y, x)
 
 
-def _seq_eq(xs: list, ys: list) -> bool:
+def _seq_eq(xs: Sequence[Value], ys: Sequence[Value]) -> bool:
     return len(xs) == len(ys) and all(_eq_sym(x, y) for x, y in zip(xs, ys))
 
 
@@ -335,7 +388,7 @@ def _seq_eq(xs: list, ys: list) -> bool:
 MAX_SET_FUZZY_CHECKS = 100
 
 
-def _set_eq(xs: list, ys: list) -> bool:
+def _set_eq(xs: Sequence[Value], ys: Sequence[Value]) -> bool:
     """Same elements (duplicates ignored), by a symmetric element relation."""
     if len(xs) > limits.MAX_ELEMENTS or len(ys) > limits.MAX_ELEMENTS:
         return False
@@ -351,7 +404,7 @@ def _set_eq(xs: list, ys: list) -> bool:
     return all(any(_eq_sym(x, y) for y in ys) for x in ux) and all(any(_eq_sym(y, x) for x in xs) for y in uy)
 
 
-def _fps_close(fa: list, fb: list) -> bool:
+def _fps_close(fa: Points, fb: Points) -> bool:
     if len(fa) != len(fb):
         return False
     for (ar, ai), (br, bi) in zip(fa, fb):
@@ -360,17 +413,22 @@ def _fps_close(fa: list, fb: list) -> bool:
     return True
 
 
-def _fp_eq(a: list, b: list) -> bool:
-    return a[1] == b[1] and _fps_close(a[2], b[2])
+def _fp_eq(a: Equation, b: Equation) -> bool:
+    return a.syms == b.syms and _fps_close(a.points, b.points)
 
 
-def grading_rejects(gold: dict, pred: dict) -> bool:
+def grading_rejects(gold: Info, pred: Info) -> bool:
     """Answer-form policy applied only when grading against a reference (never in voting):
     when the reference is written as an interval or set, an inequality does not answer it; when
     both sides name a known physical unit, the units must agree.  (Not in voting: "7 = 7 cm" and
     "7 = 7 m" but "7 cm != 7 m" is not transitive, so it cannot be a class key.)"""
-    g, p = gold["v"], pred["v"]
-    gu, pu = gold.get("unit"), pred.get("unit")
+    g, p = gold.value, pred.value
+    gu, pu = gold.unit, pred.unit
     if gu and pu and gu.split("^")[0] != pu.split("^")[0]:
         return True  # ``7 cm`` does not answer ``7 m``; a missing unit or a sloppy power (cm vs cm^2) is not judged
-    return g[0] in ("iv", "union") and not (g[0] == "iv" and g[5]) and p[0] == "iv" and p[5]
+    return (
+        isinstance(g, (Interval, UnionV))
+        and not (isinstance(g, Interval) and g.from_rel)
+        and isinstance(p, Interval)
+        and p.from_rel
+    )

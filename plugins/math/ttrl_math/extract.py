@@ -18,7 +18,7 @@ import bisect
 import re
 
 from ttrl_math import limits
-from ttrl_math.latex import _GLUED_CONN
+from ttrl_math.normalise import GLUED_CONN
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*(\{)|\\boxed\s+([^\s$]+)")
 _THINK_END = "</think>"
@@ -493,7 +493,7 @@ def extract(response: str, mode: str = "default", choices: str | None = None) ->
     phrase = _phrase_answer(text)
     if phrase:
         return _clean(phrase)
-    stripped = _GLUED_CONN.sub(r" \1 ", text.strip())
+    stripped = GLUED_CONN.sub(r" \1 ", text.strip())
     if looks_like_answer(stripped) and not re.search(r"\$|\\\(|\\\[", stripped):
         if _has_prose_word(stripped) and _STANDALONE_NUM.search(stripped):
             return _clean(_last_number(stripped))  # "I get 1/2."

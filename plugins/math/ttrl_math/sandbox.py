@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 
 from ttrl_math import limits
+from ttrl_math.values import Info, info_from_json
 
 
 class WorkerUnavailable(RuntimeError):
@@ -179,13 +180,13 @@ class Worker:
         *,
         budget_s: float | None = None,
         skipped: list[int] | None = None,
-    ) -> list[dict | None]:
-        """Canonical infos for ``answers`` (``None`` for unreadable, timed-out or lost ones).
+    ) -> list[Info | None]:
+        """Canonical infos for ``answers`` (sent back as JSON, read by ``info_from_json``) (``None`` for unreadable, timed-out or lost ones).
 
         ``budget_s`` bounds the whole call: once it is spent, the answer being parsed and all
         later ones get ``None`` and their indices are appended to ``skipped`` (they were not
         judged unreadable, only not reached, so a caller must not cache them)."""
-        results: list[dict | None] = [None] * len(answers)
+        results: list[Info | None] = [None] * len(answers)
         call_deadline = None if budget_s is None else time.monotonic() + budget_s
         with self._lock:
             start = 0
@@ -250,8 +251,7 @@ class Worker:
                     try:
                         msg = json.loads(line)
                         ok = msg["rid"] == rid and msg["k"] == k
-                        info = msg["r"]
-                        ok = ok and (info is None or isinstance(info, dict))
+                        info = None if msg["r"] is None else info_from_json(msg["r"])
                     except (ValueError, KeyError, TypeError, RecursionError):
                         ok = False
                     if not ok:

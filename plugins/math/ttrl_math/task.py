@@ -14,6 +14,7 @@ from typing import Any
 from ttrl_kit import AnswerClasses, ConfigError, KeyedTask, group_by_key
 from ttrl_math import compare, limits
 from ttrl_math.extract import extract
+from ttrl_math.values import Info, Rational
 
 TTRL_SUFFIX = "Please reason step by step, and put your final answer within \\boxed{}."
 MODES = ("default", "boxed")
@@ -23,21 +24,21 @@ _DEC = re.compile(r"[+-]?(?:\d{1,60}\.\d{0,60}|\.\d{1,60})")
 _FRAC = re.compile(r"([+-]?\d{1,60})/(\d{1,60})")
 
 
-def fast_info(answer: str) -> dict | None:
+def fast_info(answer: str) -> Info | None:
     """In-process canonical info for plain integers, decimals and ``a/b`` (no worker trip).
 
     Returns ``None`` when the answer needs the full reader."""
     a = answer.strip()
     if _INT.fullmatch(a):
-        return {"v": ["q", int(a), 1, None], "deg": False, "pct": False, "pi": False}
+        return Info(Rational(int(a), 1, None))
     if _DEC.fullmatch(a):
         q = Fraction(a)
         dp = len(a.split(".", 1)[1])
-        return {"v": ["q", q.numerator, q.denominator, dp or None], "deg": False, "pct": False, "pi": False}
+        return Info(Rational(q.numerator, q.denominator, dp or None))
     m = _FRAC.fullmatch(a)
     if m and int(m.group(2)) != 0:
         q = Fraction(int(m.group(1)), int(m.group(2)))
-        return {"v": ["q", q.numerator, q.denominator, None], "deg": False, "pct": False, "pi": False}
+        return Info(Rational(q.numerator, q.denominator, None))
     return None
 
 
@@ -90,7 +91,7 @@ class MathTask(KeyedTask):
         self.isolate = bool(isolate)
         self.timeout_s = float(timeout_s)
         self.prompt_field = prompt_field
-        self._cache: dict[str, dict | None] = {}
+        self._cache: dict[str, Info | None] = {}
         self._lock = threading.Lock()
 
     # -- prompts and labels
@@ -110,14 +111,14 @@ class MathTask(KeyedTask):
     def extract_answer(self, response: str) -> str | None:
         return extract(response, mode=self.mode, choices=self.choices)
 
-    def infos(self, answers: Sequence[str]) -> dict[str, dict | None]:
+    def infos(self, answers: Sequence[str]) -> dict[str, Info | None]:
         """Canonical info for each distinct answer: parse once, cached per task instance."""
         return self._infos(answers)[0]
 
-    def _infos(self, answers: Sequence[str]) -> tuple[dict[str, dict | None], int]:
+    def _infos(self, answers: Sequence[str]) -> tuple[dict[str, Info | None], int]:
         """:meth:`infos` and how many answers the group's parse budget
         (``limits.GROUP_PARSE_S``) left unparsed; those abstain here and are not cached."""
-        out: dict[str, dict | None] = {}
+        out: dict[str, Info | None] = {}
         todo: list[str] = []
         for a in answers:
             if a in out:
@@ -143,7 +144,7 @@ class MathTask(KeyedTask):
             self._cache.update((a, info) for a, info in out.items() if a not in unreached)
         return out, len(unreached)
 
-    def _canonicalize(self, answers: list[str], skipped: list[int]) -> list[dict | None]:
+    def _canonicalize(self, answers: list[str], skipped: list[int]) -> list[Info | None]:
         if self.isolate:
             from ttrl_math.sandbox import default_worker
 
@@ -160,7 +161,7 @@ class MathTask(KeyedTask):
                         f"math: worker subprocess unavailable ({exc}); parsing in-process", RuntimeWarning, stacklevel=2
                     )
         deadline = time.monotonic() + limits.GROUP_PARSE_S
-        here: list[dict | None] = []
+        here: list[Info | None] = []
         for i, a in enumerate(answers):
             if time.monotonic() >= deadline:
                 skipped.extend(range(i, len(answers)))
@@ -210,7 +211,7 @@ class MathTask(KeyedTask):
         return compare.equivalent(gi, pi, deadline=deadline) and not compare.grading_rejects(gi, pi)
 
 
-def _canonicalize_here(answer: str, choices: str | None) -> dict | None:
+def _canonicalize_here(answer: str, choices: str | None) -> Info | None:
     from ttrl_math.canon import canonicalize
 
     try:
@@ -223,7 +224,7 @@ class _SymmetricOnce:
     """``group_by_key`` asks ``eq(a, b) or eq(b, a)``; ours is symmetric already, so the
     second call is answered from a cache instead of recomputed."""
 
-    def __init__(self, info: dict[str, dict | None], deadline: float | None = None):
+    def __init__(self, info: dict[str, Info | None], deadline: float | None = None):
         self.info = info
         self.deadline = deadline
         self.memo: dict[tuple[str, str], bool] = {}
