@@ -10,8 +10,9 @@ everything it decides to files that ``diff`` can compare byte for byte:
   (``cases.tsv``); the ours columns of ``run.py accuracy`` per source (``accuracy.md``); and for
   ``run.py voting``'s seeded 64-response groups, each group's label, class count and class of
   every response (``voting.tsv``).
-* ``time``: ms per graded case over all case files and ms per cold-cache 64-response group
-  (median / p99), the timed parts of ``run.py``.  Run it once per plugin version in the same
+* ``time``: microseconds per in-process ``canonicalize`` (normalise, tokenise, parse, evaluate)
+  over every distinct extracted answer of the case files, ms per graded case over all case files
+  and ms per cold-cache 64-response group (median / p99), the timed parts of ``run.py``.  Run it once per plugin version in the same
   session (an older plugin through ``PYTHONPATH``, as ``benchmarks/hostile/before_after.py``
   does) to compare.
 
@@ -43,7 +44,11 @@ def _cases() -> list[tuple[str, int, dict]]:
     return out
 
 
-def _groups(n_groups: int, seed: int = 0) -> list[tuple[str, list[str], list[bool]]]:
+def _groups(n_groups: int, seed: int = 0, cache: Path | None = None) -> list[tuple[str, list[str], list[bool]]]:
+    """``run.py voting``'s seeded groups; ``cache`` keeps them in a file so that an older plugin
+    (whose ``canonicalize`` ``run.py`` may no longer read) is timed on the very same groups."""
+    if cache is not None and cache.exists():
+        return [(g[0], g[1], g[2]) for g in json.loads(cache.read_text(encoding="utf-8"))]
     spec = importlib.util.spec_from_file_location("_mv_run", HERE / "run.py")
     assert spec is not None and spec.loader is not None
     run = importlib.util.module_from_spec(spec)
@@ -53,7 +58,10 @@ def _groups(n_groups: int, seed: int = 0) -> list[tuple[str, list[str], list[boo
     with open(DATA, encoding="utf-8") as fh:
         golds = [json.loads(line)["answer"] for line in fh]
     random.Random(seed).shuffle(golds)
-    return run.make_groups(golds, n_groups, 64, seed)
+    groups = run.make_groups(golds, n_groups, 64, seed)
+    if cache is not None:
+        cache.write_text(json.dumps(groups), encoding="utf-8")
+    return groups
 
 
 def dump(out_dir: Path, n_groups: int) -> None:
@@ -120,18 +128,25 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
-def timing(n_groups: int, repeat: int) -> None:
+def timing(n_groups: int, repeat: int, groups_cache: Path | None) -> None:
     import ttrl_math
     from ttrl_kit import GroupScorer, get_registry, grade
 
     task = get_registry().task("math")
     grade(task, "\\frac{1}{2}", "0.5")  # the worker starts outside the timed region
     cases = [c for _, _, c in _cases()]
-    groups = _groups(n_groups)
+    groups = _groups(n_groups, cache=groups_cache)
     scorer = GroupScorer.from_names("math", "majority")
     scorer.score(["\\boxed{\\frac{1}{2}}", "0.5"])
-    per_case, per_group = [], []
+    from ttrl_math.canon import canonicalize
+
+    answers = sorted({a for c in cases for a in (task.extract_answer(c["pred"]), c["gold"]) if a is not None})
+    per_case, per_group, per_answer = [], [], []
     for _ in range(repeat):
+        t0 = time.perf_counter()
+        for a in answers:
+            canonicalize(a)  # in-process: normalise, tokenise, parse, evaluate (no worker, no cache)
+        per_answer.append(1e6 * (time.perf_counter() - t0) / len(answers))
         task.clear_cache()
         t0 = time.perf_counter()
         for c in cases:
@@ -146,6 +161,9 @@ def timing(n_groups: int, repeat: int) -> None:
         json.dumps(
             {
                 "plugin": ttrl_math.__file__,
+                "answers": len(answers),
+                "us_per_canonicalize_runs": [round(x, 1) for x in per_answer],
+                "us_per_canonicalize_best": round(min(per_answer), 1),
                 "cases": len(cases),
                 "ms_per_case_runs": [round(x, 3) for x in per_case],
                 "ms_per_case_best": round(min(per_case), 3),
@@ -166,11 +184,12 @@ def main() -> None:
     t = sub.add_parser("time")
     t.add_argument("--groups", type=int, default=100)
     t.add_argument("--repeat", type=int, default=3)
+    t.add_argument("--groups-cache", type=Path, help="read the groups from / write them to this JSON file")
     a = ap.parse_args()
     if a.cmd == "dump":
         dump(a.out, a.groups)
     else:
-        timing(a.groups, a.repeat)
+        timing(a.groups, a.repeat, a.groups_cache)
 
 
 if __name__ == "__main__":

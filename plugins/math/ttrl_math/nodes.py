@@ -14,7 +14,7 @@ node's spelling (an unusual subscript, a name in ``x_{n+1} = 3``) come from that
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -210,10 +210,9 @@ PI = Const("pi")
 INF = Const("inf")
 
 
-def fields(node: Node) -> Iterator[Any]:
+def fields(node: Node) -> list[Any]:
     """The node's fields in order (nodes, tuples of nodes, strings, numbers)."""
-    for name in node.__slots__:
-        yield getattr(node, name)
+    return [getattr(node, name) for name in node.__slots__]
 
 
 def rebuild(node: Node, fn: Callable[[Any], Any]) -> Node:
@@ -230,19 +229,23 @@ def as_tuple(x: Any) -> Any:
     return x
 
 
-def children(node: Node) -> Iterator[Node]:
+#: Nodes with no node below them (the walks below return at once for these: most nodes are leaves).
+LEAVES = (Num, Sym, Const, Text, Empty)
+
+
+def children(node: Node) -> Sequence[Node]:
     """The nodes directly below ``node`` (inside tuples too: terms, rows of a matrix)."""
-    for f in fields(node):
+    if isinstance(node, LEAVES):
+        return ()
+    out: list[Node] = []
+    stack: list[Any] = fields(node)
+    while stack:
+        f = stack.pop()
         if isinstance(f, Node):
-            yield f
+            out.append(f)
         elif isinstance(f, tuple):
-            stack = [f]
-            while stack:
-                for y in stack.pop():
-                    if isinstance(y, Node):
-                        yield y
-                    elif isinstance(y, tuple):
-                        stack.append(y)
+            stack.extend(f)  # terms, rows; strings (a relation's operators) and numbers are dropped
+    return out
 
 
 # ----------------------------------------------------------------------------- leaves the reader builds

@@ -27,6 +27,7 @@ from ttrl_math.evaluate import (
 )
 from ttrl_math.nodes import (
     INF,
+    LEAVES,
     ZERO,
     Abs,
     Add,
@@ -107,6 +108,8 @@ def value_of(node: Node, depth: int = 0) -> Value:
         raise EvalError("too deep")
     d = depth + 1
     match node:
+        case Num(value, dp):  # the most common node: what ``scalar_value`` would return, directly
+            return Rational(value.numerator, value.denominator, dp)
         case ListOf(items, how):
             return _list_value([value_of(x, d) for x in items], how)
         case PlusMinus(a, b):
@@ -199,7 +202,7 @@ def _matrix_value(rows: Rows, d: int) -> Value:
 
 def _count_pm(x: Any, depth: int = 0) -> int:
     """``\\pm`` signs in a tree (a tuple of nodes counts as one level, as the depth bound always did)."""
-    if depth > limits.MAX_DEPTH + 10:
+    if depth > limits.MAX_DEPTH + 10 or isinstance(x, LEAVES):
         return 0
     if isinstance(x, Node):
         own = 1 if isinstance(x, PlusMinus) else 0
