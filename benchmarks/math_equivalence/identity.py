@@ -29,6 +29,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "../shared/data/math/math500.jsonl"
@@ -102,16 +103,24 @@ def dump(out_dir: Path, n_groups: int) -> None:
     _dump_hostile(task, out_dir / "hostile.tsv")
 
 
-def _dump_hostile(task, path: Path) -> None:
-    """Keys of the CI-size hostile corpus (``benchmarks/hostile/corpus.py``).  An answer that
-    hits a time bound abstains, so on a loaded machine a row may differ between two runs."""
-    import hashlib
-
+def _corpus() -> Any:
+    """``benchmarks/hostile/corpus.py`` (not a package: loaded by path)."""
+    if "_hostile_corpus" in sys.modules:
+        return sys.modules["_hostile_corpus"]
     spec = importlib.util.spec_from_file_location("_hostile_corpus", HERE.parent / "hostile" / "corpus.py")
     assert spec is not None and spec.loader is not None
     corpus = importlib.util.module_from_spec(spec)
     sys.modules["_hostile_corpus"] = corpus  # dataclasses look their module up
     spec.loader.exec_module(corpus)
+    return corpus
+
+
+def _dump_hostile(task: Any, path: Path) -> None:
+    """Keys of the CI-size hostile corpus (``benchmarks/hostile/corpus.py``).  An answer that
+    hits a time bound abstains, so on a loaded machine a row may differ between two runs."""
+    import hashlib
+
+    corpus = _corpus()
     canary = Path("/nonexistent/ttrl-identity-canary")  # a fixed path: payloads spell it; nothing creates it
     with open(path, "w", encoding="utf-8") as fh:
         for case in corpus.generate("ci", canary=canary):
@@ -141,12 +150,17 @@ def timing(n_groups: int, repeat: int, groups_cache: Path | None) -> None:
     from ttrl_math.canon import canonicalize
 
     answers = sorted({a for c in cases for a in (task.extract_answer(c["pred"]), c["gold"]) if a is not None})
-    per_case, per_group, per_answer = [], [], []
+    sets = [a for a in (task.extract_answer(t) for t in _corpus().set_group()) if a is not None]
+    per_case, per_group, per_answer, per_set = [], [], [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
         for a in answers:
             canonicalize(a)  # in-process: normalise, tokenise, parse, evaluate (no worker, no cache)
         per_answer.append(1e6 * (time.perf_counter() - t0) / len(answers))
+        t0 = time.perf_counter()
+        for a in sets:
+            canonicalize(a)  # the hostile corpus's 64 distinct 200-element sets
+        per_set.append(1e3 * (time.perf_counter() - t0) / len(sets))
         task.clear_cache()
         t0 = time.perf_counter()
         for c in cases:
@@ -164,6 +178,8 @@ def timing(n_groups: int, repeat: int, groups_cache: Path | None) -> None:
                 "answers": len(answers),
                 "us_per_canonicalize_runs": [round(x, 1) for x in per_answer],
                 "us_per_canonicalize_best": round(min(per_answer), 1),
+                "ms_per_200_element_set_runs": [round(x, 2) for x in per_set],
+                "ms_per_200_element_set_best": round(min(per_set), 2),
                 "cases": len(cases),
                 "ms_per_case_runs": [round(x, 3) for x in per_case],
                 "ms_per_case_best": round(min(per_case), 3),
