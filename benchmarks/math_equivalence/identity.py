@@ -191,6 +191,57 @@ def timing(n_groups: int, repeat: int, groups_cache: Path | None) -> None:
     )
 
 
+def stages(repeat: int, count_calls: bool) -> None:
+    """Best-of-``repeat`` in-process time of each reading stage (no worker, no cache, no
+    grading): what typing the tree and values can cost, without the pipe and the group logic.
+    ``count_calls``: Python function calls per answer instead (cProfile), a cost measure that
+    does not depend on the machine's load."""
+    import ttrl_math
+    from ttrl_math import latex
+    from ttrl_math.canon import canonicalize
+    from ttrl_math.extract import extract
+
+    cases = [c for _, _, c in _cases()]
+    answers = sorted({a for c in cases for a in (extract(c["pred"]), c["gold"]) if a is not None})
+    sets = [a for a in (extract(t) for t in _corpus().set_group()) if a is not None]
+    out: dict[str, Any] = {"plugin": ttrl_math.__file__}
+    for name, texts in (("answers", answers), ("sets", sets)):
+        normal = [latex.normalise(t)[0] for t in texts]
+        readable = []
+        for t in normal:
+            try:
+                latex.parse(t)
+                readable.append(t)
+            except Exception:
+                pass
+        for stage, fn, xs in (
+            ("tokenise", latex.tokenize, readable),
+            ("parse", latex.parse, readable),
+            ("canonicalize", canonicalize, texts),
+        ):
+            if count_calls:
+                import cProfile
+                import pstats
+
+                prof = cProfile.Profile()
+                prof.enable()
+                for x in xs:
+                    fn(x)
+                prof.disable()
+                out[f"{name}_{stage}_calls"] = round(
+                    pstats.Stats(prof).total_calls / len(xs), 1
+                )  # total_calls: set by Stats, missing from its stubs
+                continue
+            best = float("inf")
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                for x in xs:
+                    fn(x)
+                best = min(best, time.perf_counter() - t0)
+            out[f"{name}_{stage}_us"] = round(1e6 * best / len(xs), 1)
+    print(json.dumps(out))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -201,9 +252,14 @@ def main() -> None:
     t.add_argument("--groups", type=int, default=100)
     t.add_argument("--repeat", type=int, default=3)
     t.add_argument("--groups-cache", type=Path, help="read the groups from / write them to this JSON file")
+    st = sub.add_parser("stages")
+    st.add_argument("--repeat", type=int, default=5)
+    st.add_argument("--count-calls", action="store_true", help="Python function calls per answer (cProfile)")
     a = ap.parse_args()
     if a.cmd == "dump":
         dump(a.out, a.groups)
+    elif a.cmd == "stages":
+        stages(a.repeat, a.count_calls)
     else:
         timing(a.groups, a.repeat, a.groups_cache)
 
