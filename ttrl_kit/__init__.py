@@ -9,6 +9,7 @@ and what reports need: ``plurality`` / ``tally_vote`` (the one vote, ties to the
 first), ``summarise`` / ``group_gold`` (avg@k, maj@k, pass@k, label and reward accuracy).
 """
 
+from ttrl_kit.core.chat import split_images
 from ttrl_kit.core.errors import ConfigError, InputError, TTRLError, UnknownNameError
 from ttrl_kit.core.estimators import Estimator, VoteOptions
 from ttrl_kit.core.hookspecs import hookimpl
@@ -51,6 +52,7 @@ __all__ = [
     "hookimpl",
     "plurality",
     "setting",
+    "split_images",
     "summarise",
     "tally_vote",
 ]

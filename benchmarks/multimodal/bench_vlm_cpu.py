@@ -43,23 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from ttrl_kit import GroupScorer, get_registry, group_indices
-    from ttrl_multimodal import vlm
+    from ttrl_kit import GroupScorer, get_registry, group_indices, split_images
+    from ttrl_kit.engines.embedded import tiny_vlm, vision
+    from ttrl_kit.engines.embedded.generate import sample
     from ttrl_multimodal.images import fit_image, open_image
-    from ttrl_multimodal.prompts import split_images
 
     torch.set_num_threads(2)
     reg = get_registry()
     rows = reg.dataset_loader("visual_synth")("mixed", n=2, seed=0, inline=True)
     raw = open_image(rows[0]["images"][0])
     results: dict[str, dict] = {}
-    for family in vlm.FAMILIES:
+    for family in vision.FAMILIES:
         res: dict[str, object] = {}
         t0 = time.perf_counter()
-        model, proc = vlm.tiny_model(family)
+        model, proc = tiny_vlm.tiny_model(family)
         res["build_s"] = time.perf_counter() - t0
         for budget, (lo, hi) in {"qwen-default": (3136, 12845056), "mm-upt": (262144, 1204224)}.items():
-            improc = vlm.image_processor(lo, hi)
+            improc = vision.image_processor(lo, hi)
             ours_s, ours = timed(lambda: improc(images=[fit_image(raw, min_pixels=lo, max_pixels=hi)], return_tensors="pt"))
             theirs_s, theirs = timed(lambda: improc(images=[raw], return_tensors="pt"))
             assert ours["image_grid_thw"].tolist() == theirs["image_grid_thw"].tolist()
@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                                       "ours_ms": 1000 * ours_s, "processor_resize_ms": 1000 * theirs_s}
         task = reg.task("multimodal", prompt_style="short", max_pixels=64 * 784)
         prompts = [task.build_prompt(r) for r in rows]
-        gen_s, _ = timed(lambda: vlm.sample_groups(model, proc, prompts, n=4, max_new_tokens=16), repeat=3)
+        gen_s, _ = timed(lambda: sample(model, proc, prompts, 4, temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=16,
+                                        dtype="fp32"), repeat=3)
         res["generate_2x4x16_s"] = gen_s
 
         scorer = GroupScorer(task, reg.estimator("majority"))

@@ -4,7 +4,7 @@ Three ways to sample the demo's generation batch (8 add1 prompts x 8 samples, T=
 64 new tokens, SmolLM2-135M-Instruct, bf16 autocast as in training), same seed each, so
 all three produce the same tokens:
 
-* ``none``: plain ``evaluate.sample`` (what an answers-only estimator costs);
+* ``none``: plain ``generate.sample`` (what an answers-only estimator costs);
 * ``hook``: the same call under ``SignalCapture`` (logprob, entropy, self_certainty reduced
   from the logits generate already computes; what ttrl-kit does);
 * ``hook+topk``: as ``hook`` plus the top-20 log-probs;
@@ -36,7 +36,7 @@ def main() -> None:
     import torch
 
     from ttrl_kit.core.plugins import get_registry
-    from ttrl_kit.engines.embedded.evaluate import sample
+    from ttrl_kit.engines.embedded.generate import sample
     from ttrl_kit.engines.embedded.models import load_model
     from ttrl_kit.engines.embedded.signals import SignalCapture
 

@@ -13,7 +13,7 @@ import torch
 from ttrl_kit import ConfigError
 from ttrl_kit.engines.embedded.config import from_mapping
 from ttrl_kit.engines.embedded.engine import prepare_run, train
-from ttrl_kit.engines.embedded.evaluate import sample
+from ttrl_kit.engines.embedded.generate import sample
 from ttrl_kit.engines.embedded.models import build_tiny_model
 from ttrl_kit.engines.embedded.signals import SignalCapture, SignalMismatch
 

@@ -13,11 +13,11 @@ import yaml
 pytest.importorskip("ttrl_kit.engines.embedded.vision")
 
 from ttrl_kit.cli.main import main  # noqa: E402
-from ttrl_multimodal import vlm  # noqa: E402
+from ttrl_kit.engines.embedded import tiny_vlm  # noqa: E402
 
 
 def test_bench_samples_the_visual_task_with_a_vlm(tmp_path, capsys):
-    model_dir = vlm.save_tiny(tmp_path / "tiny-qwen2-vl", "qwen2-vl")
+    model_dir = tiny_vlm.save_tiny(tmp_path / "tiny-qwen2-vl", "qwen2-vl")
     cfg = {
         "name": "vlm",
         "output": str(tmp_path / "out"),

@@ -37,10 +37,10 @@ def test_bad_task_option_is_one_line(capsys):
 
 
 def test_sample_then_vote_with_a_tiny_model(tmp_path, capsys):
-    from ttrl_multimodal.sample import main as sample_main
+    from ttrl_kit.engines.embedded.sample_groups import main as sample_main
 
     groups = tmp_path / "groups.jsonl"
-    assert sample_main(["--model", "tiny:qwen2-vl", "--source", "count", "--dataset-option", "inline=true",
+    assert sample_main(["--model", "tiny:qwen2-vl", "--task", "multimodal", "--dataset", "visual_synth", "--source", "count", "--dataset-option", "inline=true",
                         "--limit", "2", "--n", "3", "--max-new-tokens", "4", "--out", str(groups)]) == 0
     lines = [json.loads(x) for x in groups.read_text().splitlines()]
     assert [len(x["responses"]) for x in lines] == [3, 3] and all("gold" in x for x in lines)
@@ -49,8 +49,9 @@ def test_sample_then_vote_with_a_tiny_model(tmp_path, capsys):
 
 
 def test_sample_refuses_a_missing_model_folder(tmp_path, capsys):
-    from ttrl_multimodal.sample import main as sample_main
+    from ttrl_kit.engines.embedded.sample_groups import main as sample_main
 
-    assert sample_main(["--model", str(tmp_path / "nope"), "--limit", "1", "--dataset-option", "inline=true",
+    assert sample_main(["--model", str(tmp_path / "nope"), "--task", "multimodal", "--dataset", "visual_synth",
+                        "--source", "mixed", "--limit", "1", "--dataset-option", "inline=true",
                         "--out", str(tmp_path / "g.jsonl")]) == 2
     assert "not a local folder" in capsys.readouterr().err

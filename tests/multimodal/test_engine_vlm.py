@@ -16,7 +16,7 @@ vision = pytest.importorskip("ttrl_kit.engines.embedded.vision")
 
 from ttrl_kit.engines.embedded.config import from_mapping  # noqa: E402
 from ttrl_kit.engines.embedded.engine import evaluate_only, train  # noqa: E402
-from ttrl_multimodal import vlm  # noqa: E402
+from ttrl_kit.engines.embedded import tiny_vlm  # noqa: E402
 
 
 def _config(model_dir, out, **over):
@@ -40,7 +40,7 @@ def _config(model_dir, out, **over):
 def test_engine_runs_grpo_on_a_tiny_vlm(tmp_path, family):
     from safetensors.torch import load_file
 
-    model_dir = vlm.save_tiny(tmp_path / "tiny", family)
+    model_dir = tiny_vlm.save_tiny(tmp_path / "tiny", family)
     assert vision.is_vlm_checkpoint(model_dir)
     run = tmp_path / "run"
     summary = train(_config(model_dir, run), run, log=lambda m: None)
@@ -64,7 +64,7 @@ def test_engine_runs_grpo_on_a_tiny_vlm(tmp_path, family):
 def test_prompt_lengths_count_image_tokens(tmp_path):
     from ttrl_kit import get_registry
 
-    model, proc = vision.load_vlm(vlm.save_tiny(tmp_path / "tiny", "qwen2-vl"))
+    model, proc = vision.load_vlm(tiny_vlm.save_tiny(tmp_path / "tiny", "qwen2-vl"))
     task = get_registry().task("multimodal", max_pixels=16 * 784)
     row = get_registry().dataset_loader("visual_synth")("count", n=1, inline=True)[0]
     msgs = task.build_prompt(row)

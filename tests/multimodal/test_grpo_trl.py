@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from ttrl_kit import GroupScorer, get_registry, group_indices
-from ttrl_multimodal import vlm
-from ttrl_multimodal.prompts import split_images
+from ttrl_kit import split_images
+from ttrl_kit.engines.embedded import tiny_vlm
 
 
 def _dataset(task, n_prompts):
@@ -46,7 +46,7 @@ def test_two_grpo_steps_change_language_and_vision_weights(tmp_path, family):
     task = reg.task("multimodal", prompt_style="short", max_pixels=16 * 784, number_task="none", choice_task="none")
     scorer = GroupScorer(task, reg.estimator("majority"))
     seen = []
-    model, proc = vlm.tiny_model(family, seed=0)
+    model, proc = tiny_vlm.tiny_model(family, seed=0)
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
                       max_completion_length=6, max_steps=2, use_cpu=True, bf16=False, beta=0.0, report_to=[],

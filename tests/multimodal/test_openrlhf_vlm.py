@@ -18,7 +18,7 @@ import torch
 openrlhf = pytest.importorskip("openrlhf")
 
 from ttrl_kit import get_registry  # noqa: E402
-from ttrl_multimodal import vlm  # noqa: E402
+from ttrl_kit.engines.embedded import tiny_vlm, vision  # noqa: E402
 from ttrl_multimodal.export import export_rows  # noqa: E402
 
 
@@ -40,7 +40,7 @@ class TinyVLMEngine:
         with torch.no_grad():
             out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True,
                                       max_new_tokens=sampling_params.max_tokens,
-                                      suppress_tokens=vlm.vision_token_ids(self.proc.tokenizer), **kw)
+                                      suppress_tokens=vision.suppressed_tokens(self.proc), **kw)
         new = out[0, ids.shape[1]:].tolist()
         return SimpleNamespace(outputs=[SimpleNamespace(token_ids=new, finish_reason="length", logprobs=None)])
 
@@ -59,7 +59,7 @@ def test_vlm_rollouts_through_openrlhf_and_the_group_hook(tmp_path):
     lines = [json.loads(x) for x in path.read_text().splitlines()]
     assert lines[0]["prompt"][0]["content"][0] == {"type": "image"} and lines[0]["answer"] == rows[0]["answer"]
 
-    model, proc = vlm.tiny_model("qwen2.5-vl", seed=0)
+    model, proc = tiny_vlm.tiny_model("qwen2.5-vl", seed=0)
     engine = TinyVLMEngine(model, proc)
     executor = SingleTurnAgentExecutor()  # no remote reward: the group hook scores
     rewarder = GroupRewarder(TTRLConfig(task="multimodal", task_options={"prompt_style": "short"}))

@@ -3,9 +3,9 @@ import types
 import pytest
 from PIL import Image
 
-from ttrl_kit import ConfigError, GroupScorer, InputError, KeyedTask, PluginRegistry, get_registry, hookimpl
+from ttrl_kit import ConfigError, GroupScorer, InputError, KeyedTask, PluginRegistry, get_registry, hookimpl, split_images
+from ttrl_kit.engines.embedded.vision import QWEN2_VL_CHAT_TEMPLATE
 from ttrl_multimodal import task as task_mod
-from ttrl_multimodal.prompts import QWEN2_VL_CHAT_TEMPLATE, split_images
 
 
 def mm(**opts):

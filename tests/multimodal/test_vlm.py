@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from ttrl_kit import GroupScorer, get_registry
-from ttrl_multimodal import vlm
+from ttrl_kit.engines.embedded import tiny_vlm, vision
+from ttrl_kit.engines.embedded.generate import sample
 from ttrl_multimodal.images import image_tokens
 
 FAMILIES = ["qwen2-vl", "qwen2.5-vl"]
@@ -12,7 +13,7 @@ FAMILIES = ["qwen2-vl", "qwen2.5-vl"]
 
 @pytest.fixture(scope="module", params=FAMILIES)
 def tiny(request):
-    model, proc = vlm.tiny_model(request.param, seed=0)
+    model, proc = tiny_vlm.tiny_model(request.param, seed=0)
     return request.param, model, proc
 
 
@@ -42,7 +43,9 @@ def test_image_text_generation_and_a_vote(tiny, synth_rows):
     task = get_registry().task("multimodal", prompt_style="short", max_pixels=16 * 784)
     rows = synth_rows[:2]
     torch.manual_seed(1)
-    groups = vlm.sample_groups(model, proc, [task.build_prompt(r) for r in rows], n=4, max_new_tokens=6)
+    groups, lengths = sample(model, proc, [task.build_prompt(r) for r in rows], 4, temperature=1.0, top_p=1.0, top_k=0,
+                            max_new_tokens=6, dtype="fp32")
+    assert all(1 <= n <= 6 for g in lengths for n in g)
     assert [len(g) for g in groups] == [4, 4]
     assert all(isinstance(s, str) for g in groups for s in g)
     # a random model: the samples differ, and none contains a vision marker (they are suppressed)
@@ -65,22 +68,22 @@ def test_suppressed_vision_tokens_are_never_sampled(tiny, synth_rows):
     with torch.no_grad():
         model.get_output_embeddings().weight[pad_id] *= 0
         model.get_output_embeddings().weight[pad_id] += 50 * model.get_output_embeddings().weight.mean(0)
-    seqs = model.generate(**enc, do_sample=True, max_new_tokens=8, suppress_tokens=vlm.vision_token_ids(proc.tokenizer))
+    seqs = model.generate(**enc, do_sample=True, max_new_tokens=8, suppress_tokens=vision.suppressed_tokens(proc))
     new = seqs[0, enc["input_ids"].shape[1]:]
-    assert not set(new.tolist()) & set(vlm.vision_token_ids(proc.tokenizer))
+    assert not set(new.tolist()) & set(vision.suppressed_tokens(proc.tokenizer))
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_saved_tiny_checkpoint_reloads_offline(tmp_path, family):
     from transformers import AutoModelForImageTextToText
 
-    path = vlm.save_tiny(tmp_path / family, family)
-    proc = vlm.load_processor(path, max_pixels=32 * 784)
+    path = tiny_vlm.save_tiny(tmp_path / family, family)
+    proc = vision.load_processor(path, max_pixels=32 * 784)
     model = AutoModelForImageTextToText.from_pretrained(path)
-    assert vlm.family_of(path) == family and vlm.family_of(model.config) == family
+    assert vision.family_of(path) == family and vision.family_of(model.config) == family
     assert proc.image_processor.size["longest_edge"] == 32 * 784
     proc.save_pretrained(tmp_path / "again")  # what Trainer checkpoints call
-    again = vlm.load_processor(tmp_path / "again")
+    again = vision.load_processor(tmp_path / "again")
     assert again.image_processor.size == proc.image_processor.size and again.chat_template == proc.chat_template
     msgs = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
     assert proc.apply_chat_template(msgs, tokenize=False).endswith("<|im_start|>user\nhi<|im_end|>\n")

@@ -70,7 +70,7 @@ def flatten_text(messages: Messages) -> list[dict[str, str]]:
 
 
 class HFSampler:
-    """Sampling through the embedded engine's own ``evaluate.sample`` (HF ``generate``, left
+    """Sampling through the embedded engine's own ``generate.sample`` (HF ``generate``, left
     padding, ``num_return_sequences = n``, completions cut at the first eos), so bench
     numbers and ``ttrl-kit eval`` / the train run's before/after numbers are measured the
     same way.  ``bf16`` means fp32 weights with bf16 autocast, as in the engine."""
@@ -97,7 +97,7 @@ class HFSampler:
     def __call__(self, prompts: Sequence[Messages], spec: SamplingSpec, seed: int) -> list[list[str]]:
         import torch
 
-        from ttrl_kit.engines.embedded.evaluate import sample
+        from ttrl_kit.engines.embedded.generate import sample
         from ttrl_kit.engines.embedded.vision import is_processor
 
         chats: list[list[dict[str, Any]]]

@@ -30,9 +30,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ttrl_kit import TTRLError, get_registry
+from ttrl_kit import TTRLError, get_registry, split_images
 from ttrl_kit.core.io import load_mapping, parse_options
-from ttrl_multimodal.prompts import split_images
 
 
 def export_rows(task: Any, rows: Iterable[dict[str, Any]], out_dir: str | Path, *, datasource: str) -> Path:

@@ -1,14 +1,13 @@
 """avg@k / maj@k / pass@k of a model on prepared questions (gold labels required).
 
-Used for the before/after summary of ``train`` and by ``ttrl-kit eval``.  Sampling uses
-HF ``generate`` with the same chat template and sampling settings as training, so the
-numbers describe the policy that was trained.  Answers are read and grouped by the same
+Used for the before/after summary of ``train`` and by ``ttrl-kit eval``.  Sampling is the
+engine's one loop (generate.py: text and image-text models) with the same chat template and
+sampling settings as training, so the numbers describe the policy that was trained.  Answers are read and grouped by the same
 :class:`GroupScorer` that voted during training: maj@k here is exactly the vote TTRL used.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -16,8 +15,8 @@ from typing import Any
 
 from ttrl_kit.core.records import GroupResult
 from ttrl_kit.core.scoring import GroupScorer, group_gold, summarise
-from ttrl_kit.engines.embedded import vision
 from ttrl_kit.engines.embedded.data import PreparedRow
+from ttrl_kit.engines.embedded.generate import sample
 
 
 @dataclass
@@ -54,97 +53,6 @@ class EvalResult:
         if not with_questions:
             d.pop("questions")
         return d
-
-
-def _autocast(dtype: str) -> Any:
-    import torch
-
-    if dtype == "bf16":  # fp32 weights, bf16 compute ("bf16-weights": the model is already bf16)
-        return torch.autocast("cpu" if not torch.cuda.is_available() else "cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def sample(
-    model: Any,
-    tokenizer: Any,
-    prompts: Sequence[list[dict[str, Any]]],
-    n: int,
-    *,
-    temperature: float,
-    top_p: float,
-    top_k: int,
-    max_new_tokens: int,
-    dtype: str = "bf16",
-    fast: bool = True,
-) -> tuple[list[list[str]], list[list[int]]]:
-    """``n`` sampled completions (texts and token lengths) per chat prompt, one generate call.
-
-    ``fast``: inverse-CDF sampling through :func:`fast_generate.generate_ids` (same
-    distribution, far cheaper per decode step than ``torch.multinomial`` on a CPU)."""
-    import torch
-
-    if vision.is_processor(tokenizer):  # image-text model: images go through the processor (vision.py)
-        return vision.sample(
-            model,
-            tokenizer,
-            prompts,
-            n,
-            temperature=temperature,
-            top_p=top_p,
-            top_k=top_k,
-            max_new_tokens=max_new_tokens,
-            dtype=dtype,
-        )
-
-    texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
-    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    device = next(model.parameters()).device
-    enc = {k: v.to(device) for k, v in enc.items()}
-    was_training = model.training
-    model.eval()
-    try:
-        if fast:
-            from ttrl_kit.engines.embedded.fast_generate import generate_ids
-
-            with _autocast(dtype):
-                gen = generate_ids(
-                    model,
-                    enc["input_ids"],
-                    enc["attention_mask"],
-                    n=n,
-                    temperature=temperature,
-                    top_p=top_p,
-                    top_k=top_k,
-                    max_new_tokens=max_new_tokens,
-                    pad_token_id=tokenizer.pad_token_id,
-                    eos_token_id=tokenizer.eos_token_id,
-                )
-        else:
-            with torch.no_grad(), _autocast(dtype):
-                out = model.generate(
-                    **enc,
-                    do_sample=True,
-                    temperature=temperature,
-                    top_p=top_p,
-                    top_k=top_k if top_k > 0 else None,
-                    max_new_tokens=max_new_tokens,
-                    num_return_sequences=n,
-                    pad_token_id=tokenizer.pad_token_id,
-                    eos_token_id=tokenizer.eos_token_id,
-                )
-            gen = out[:, enc["input_ids"].shape[1] :]
-    finally:
-        if was_training:
-            model.train()
-    eos = tokenizer.eos_token_id
-    lengths = []
-    for row in gen.tolist():
-        # pad == eos for SmolLM2: the completion ends at the FIRST eos, not at the last non-pad.
-        lengths.append(row.index(eos) + 1 if eos in row else len(row))
-    decoded = tokenizer.batch_decode(gen, skip_special_tokens=True)
-    texts_out = [decoded[i * n : (i + 1) * n] for i in range(len(prompts))]
-    lens_out = [lengths[i * n : (i + 1) * n] for i in range(len(prompts))]
-    return texts_out, lens_out
 
 
 def evaluate(

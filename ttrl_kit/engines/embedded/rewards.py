@@ -90,7 +90,7 @@ class ExtraVoteSampler:
     capture: Any = None
 
     def __call__(self, prompts_by_id: OrderedDict[Hashable, Any], n: int) -> Mapping[Hashable, Sequence[str]]:
-        from ttrl_kit.engines.embedded.evaluate import sample
+        from ttrl_kit.engines.embedded.generate import sample
 
         g = self.generation
         ids = list(prompts_by_id)

@@ -1,46 +1,76 @@
-"""Vision-language models in the embedded engine: loading, images through TRL, sampling.
+"""Vision-language models in the embedded engine: Qwen-VL processors, images through TRL, encoding.
 
 The engine stays plugin-agnostic: a task's ``build_prompt`` may put images into the chat as
 ``{"type": "image", "image": <PIL.Image>}`` parts (the convention of the HF processors,
 qwen-vl-utils and TRL); this module only moves those parts where each consumer wants them:
 
+* **Processors** (:func:`load_processor`, :func:`make_processor`, :func:`save_processor`): on
+  a CPU-only install the Qwen2-VL / Qwen2.5-VL processors cannot be built by ``AutoProcessor``
+  (their video processor needs torchvision, whose PyPI wheel does not load beside a CPU torch),
+  so the processor is rebuilt from its tokenizer, the PIL/numpy image processor
+  (``Qwen2VLImageProcessorPil``) and the chat template, without a video processor.
 * **Loading** (:func:`is_vlm_checkpoint`, :func:`load_vlm`): a checkpoint whose config has a
-  ``vision_config`` loads with ``AutoModelForImageTextToText`` and its processor.  On a CPU-only
-  install the Qwen2-VL / Qwen2.5-VL processors cannot be built by ``AutoProcessor`` (their video
-  processor needs torchvision, whose PyPI wheel does not load beside a CPU torch), so the
-  processor is rebuilt from its tokenizer, the PIL/numpy image processor and the chat template,
-  without a video processor.
+  ``vision_config`` loads with ``AutoModelForImageTextToText`` and its processor.
 * **Training** (:func:`trl_columns`): TRL's ``GRPOTrainer`` wants prompts with ``{"type":
   "image"}`` placeholders plus an ``images`` column; it then carries ``pixel_values`` /
   ``image_grid_thw`` (and ``mm_token_type_ids``) through generation and through every
   log-prob pass itself (``split_pixel_values_by_grid``).  We hand it exactly that.
-* **Sampling outside TRL** (:func:`sample`: evaluation, extra votes when n_votes > n_train)
-  and **prompt lengths** (:func:`prompt_tokens`, image tokens expanded) use the processor
-  with the images, and suppress the vision marker tokens while generating.
+* **Encoding** (:func:`encode`, :func:`prompt_ids`, image tokens expanded) and the vision
+  markers a sampler must suppress (:func:`suppressed_tokens`); sampling itself is
+  :mod:`ttrl_kit.engines.embedded.generate`, one loop for text and image-text models.
 
 Everything dispatches on the *processor* (a transformers ``ProcessorMixin`` with an image
-processor), never on a task or plugin name.
+processor), never on a task or plugin name.  Offline tiny Qwen-VL models are in tiny_vlm.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ttrl_kit.core.chat import has_images as has_images  # the engine's callers read it from here
+from ttrl_kit.core.chat import split_images as split_images
 from ttrl_kit.core.errors import ConfigError
 
 log = logging.getLogger("ttrl_kit.engines.embedded")
 
+FAMILIES = ("qwen2-vl", "qwen2.5-vl")
 VISION_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>", "<|image|>")
-_QWEN = {"qwen2_vl": "Qwen2VLProcessor", "qwen2_5_vl": "Qwen2_5_VLProcessor"}
-_QWEN_BY_CLASS = {v: k for k, v in _QWEN.items()}
+#: Qwen-VL's pixel budget per image by default (4 .. 16384 patches of 28 x 28).
+DEFAULT_MIN_PIXELS = 4 * 28 * 28
+DEFAULT_MAX_PIXELS = 16384 * 28 * 28
+_MODEL_TYPES = {"qwen2_vl": "qwen2-vl", "qwen2_5_vl": "qwen2.5-vl"}
+_PROCESSORS = {"Qwen2VLProcessor": "qwen2-vl", "Qwen2_5_VLProcessor": "qwen2.5-vl"}
+
+#: A Qwen2-VL / Qwen2.5-VL chat template (images and text only, no tools, no video), written for
+#: processors rebuilt offline: it renders exactly what the released template renders for such
+#: conversations, including the default system prompt.
+QWEN2_VL_CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}"
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}"
+    "{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}"
+    "{% endif %}"
+    "{% endfor %}<|im_end|>\n"
+    "{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
 
-# -- loading ---------------------------------------------------------------------------------
+# -- processors -------------------------------------------------------------------------------
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -63,69 +93,148 @@ def is_processor(obj: Any) -> bool:
     return isinstance(obj, ProcessorMixin) and getattr(obj, "image_processor", None) is not None
 
 
-def _no_video_class(base: type[Any]) -> type:
-    """``base`` accepting ``video_processor=None`` and saving without it (Trainer checkpoints
-    call ``save_pretrained``; the stock one fails on the missing video processor)."""
+def model_classes(family: str) -> tuple[Any, Any, Any]:
+    """(config class, model class, processor class) of a family."""
+    import transformers as tf
 
-    def check_argument_for_proper_class(self, name, arg):
-        return None if arg is None else base.check_argument_for_proper_class(self, name, arg)
+    if family == "qwen2-vl":
+        return tf.Qwen2VLConfig, tf.Qwen2VLForConditionalGeneration, tf.Qwen2VLProcessor
+    if family == "qwen2.5-vl":
+        return tf.Qwen2_5_VLConfig, tf.Qwen2_5_VLForConditionalGeneration, tf.Qwen2_5_VLProcessor
+    raise ConfigError(f"unknown vision-language family {family!r}; known: {', '.join(FAMILIES)}")
 
-    def save_pretrained(self, save_directory, **kwargs):
-        out = Path(save_directory)
-        out.mkdir(parents=True, exist_ok=True)
-        self.tokenizer.save_pretrained(out)
-        self.image_processor.save_pretrained(out)
-        if self.chat_template:
-            (out / "chat_template.jinja").write_text(self.chat_template, encoding="utf-8")
-        (out / "processor_config.json").write_text(json.dumps({"processor_class": base.__name__}), encoding="utf-8")
-        return []
 
-    return type(
-        f"{base.__name__}NoVideo",
-        (base,),
-        {"check_argument_for_proper_class": check_argument_for_proper_class, "save_pretrained": save_pretrained},
+def family_of(path_or_config: Any) -> str:
+    """``qwen2-vl`` or ``qwen2.5-vl`` from a checkpoint folder (its config, or the
+    ``processor_config.json`` of a processor saved on its own) or a config's ``model_type``."""
+    model_type = getattr(path_or_config, "model_type", None)
+    if model_type is None:
+        folder = Path(path_or_config)
+        if not (folder / "config.json").exists() and not (folder / "processor_config.json").exists():
+            raise ConfigError(f"{folder}: cannot read the model type (no config.json or processor_config.json)")
+        model_type = _read_json(folder / "config.json").get("model_type")
+        if model_type is None:
+            name = _read_json(folder / "processor_config.json").get("processor_class", "")
+            model_type = {v: k for k, v in _MODEL_TYPES.items()}.get(_PROCESSORS.get(name, ""))
+    if model_type in _MODEL_TYPES:
+        return _MODEL_TYPES[model_type]
+    raise ConfigError(f"model type {model_type!r} is not Qwen2-VL or Qwen2.5-VL")
+
+
+_NO_VIDEO: dict[str, type] = {}
+
+
+def processor_class(family: str) -> type:
+    """The family's processor class, accepting ``video_processor=None``.
+
+    The stock class type-checks every sub-processor; without torchvision there is no video
+    processor to give it, and images never need one.  ``save_pretrained`` (Trainer
+    checkpoints call it; the stock one fails on the missing video processor) writes the
+    parts :func:`load_processor` reads back."""
+    if family not in _NO_VIDEO:
+        base = model_classes(family)[2]
+
+        def check_argument_for_proper_class(self, argument_name, argument):
+            return None if argument is None else base.check_argument_for_proper_class(self, argument_name, argument)
+
+        def save_pretrained(self, save_directory, **kwargs):
+            save_processor(self, save_directory)
+            return []
+
+        _NO_VIDEO[family] = type(
+            f"{base.__name__}NoVideo",
+            (base,),
+            {"check_argument_for_proper_class": check_argument_for_proper_class, "save_pretrained": save_pretrained},
+        )
+    return _NO_VIDEO[family]
+
+
+def image_processor(min_pixels: int = DEFAULT_MIN_PIXELS, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
+    """The PIL/numpy Qwen2-VL image processor (no torchvision), with a pixel budget."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    return Qwen2VLImageProcessorPil(size={"shortest_edge": int(min_pixels), "longest_edge": int(max_pixels)})
+
+
+def make_processor(
+    family: str,
+    tokenizer: Any,
+    improc: Any = None,
+    *,
+    chat_template: str | None = None,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Any:
+    """A working processor from parts; left padding (generation pads prompts on the left)."""
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = "<|endoftext|>"
+    template = chat_template or getattr(tokenizer, "chat_template", None) or QWEN2_VL_CHAT_TEMPLATE
+    return processor_class(family)(
+        image_processor=improc or image_processor(min_pixels, max_pixels),
+        tokenizer=tokenizer,
+        video_processor=None,
+        chat_template=template,
     )
 
 
-def load_processor(path: str | Path) -> Any:
-    """``AutoProcessor`` where it works; else (no torchvision) a Qwen-VL processor rebuilt
-    from the folder's tokenizer, image-processor settings and chat template."""
-    import transformers as tf
+def load_processor(path: str | Path, *, min_pixels: int | None = None, max_pixels: int | None = None) -> Any:
+    """The processor of a local checkpoint, with or without torchvision.
+
+    ``AutoProcessor`` is tried first (it works where torchvision does); otherwise the
+    tokenizer, the saved image-processor settings and the chat template are read from the
+    folder and assembled by :func:`make_processor`.  ``min_pixels``/``max_pixels`` override
+    the saved pixel budget."""
+    from transformers import AutoProcessor, AutoTokenizer
 
     path = Path(path)
     try:
-        proc = tf.AutoProcessor.from_pretrained(path)
-        if is_processor(proc):
-            return proc
-        raise TypeError(f"AutoProcessor returned {type(proc).__name__}")
-    except Exception as exc:
+        proc = AutoProcessor.from_pretrained(path)
+        if not is_processor(proc):  # e.g. a bare tokenizer came back
+            raise TypeError(f"AutoProcessor returned {type(proc).__name__}, not an image-text processor")
+        if min_pixels is not None or max_pixels is not None:
+            size = dict(proc.image_processor.size)
+            size["shortest_edge"] = min_pixels or size.get("shortest_edge")
+            size["longest_edge"] = max_pixels or size.get("longest_edge")
+            proc.image_processor.size = size
+        proc.tokenizer.padding_side = "left"
+        return proc
+    except Exception as exc:  # torchvision missing: build it from parts
         first_error = " ".join(str(exc).split())[:300]
-    model_type = _read_json(path / "config.json").get("model_type")
-    if model_type is None:
-        model_type = _QWEN_BY_CLASS.get(_read_json(path / "processor_config.json").get("processor_class", ""))
-    if model_type not in _QWEN:
-        raise ConfigError(f"model {str(path)!r}: cannot build its processor ({first_error})")
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
-
-    settings = _read_json(path / "preprocessor_config.json")
-    size = dict(settings.get("size") or {})
-    if settings.get("min_pixels"):
-        size["shortest_edge"] = settings["min_pixels"]
-    if settings.get("max_pixels"):
-        size["longest_edge"] = settings["max_pixels"]
-    improc = Qwen2VLImageProcessorPil(size=size) if size else Qwen2VLImageProcessorPil()
-    tok = tf.AutoTokenizer.from_pretrained(path)
+    try:
+        family = family_of(path)
+    except ConfigError:
+        raise ConfigError(f"model {str(path)!r}: cannot build its processor ({first_error})") from None
+    tok = AutoTokenizer.from_pretrained(path)
+    settings: dict[str, Any] = {}
+    for name in ("preprocessor_config.json", "processor_config.json"):
+        data = _read_json(path / name)
+        if data:
+            settings = data.get("image_processor", data)
+            break
+    size = settings.get("size") or {}
+    lo = min_pixels or settings.get("min_pixels") or size.get("shortest_edge") or DEFAULT_MIN_PIXELS
+    hi = max_pixels or settings.get("max_pixels") or size.get("longest_edge") or DEFAULT_MAX_PIXELS
     template = None
     if (path / "chat_template.jinja").is_file():
         template = (path / "chat_template.jinja").read_text(encoding="utf-8")
     elif (path / "chat_template.json").is_file():
         template = _read_json(path / "chat_template.json").get("chat_template")
-    template = template or getattr(tok, "chat_template", None)
-    if not template:
-        raise ConfigError(f"model {str(path)!r}: no chat template found for the processor")
-    cls = _no_video_class(getattr(tf, _QWEN[model_type]))
-    log.info("built %s without a video processor (AutoProcessor: %s)", cls.__name__, first_error)
-    return cls(image_processor=improc, tokenizer=tok, video_processor=None, chat_template=template)
+    log.info("building the %s processor without a video processor (AutoProcessor: %s)", family, first_error)
+    return make_processor(family, tok, image_processor(lo, hi), chat_template=template)
+
+
+def save_processor(proc: Any, path: str | Path) -> None:
+    """Save a processor's tokenizer, image processor and chat template (the stock
+    ``save_pretrained`` trips over the missing video processor)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    proc.tokenizer.save_pretrained(path)
+    proc.image_processor.save_pretrained(path)
+    if proc.chat_template:
+        (path / "chat_template.jinja").write_text(proc.chat_template, encoding="utf-8")
+    base = next((c.__name__ for c in type(proc).__mro__ if c.__name__ in _PROCESSORS), type(proc).__name__)
+    (path / "processor_config.json").write_text(json.dumps({"processor_class": base}, indent=2), encoding="utf-8")
 
 
 def load_vlm(path: str | Path) -> tuple[Any, Any]:
@@ -149,37 +258,6 @@ def load_vlm(path: str | Path) -> tuple[Any, Any]:
 
 
 # -- images in chat messages ----------------------------------------------------------------
-def split_images(messages: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
-    """``(messages with {"type": "image"} placeholders, the images in order)``."""
-    out, images = [], []
-    for msg in messages:
-        content = msg.get("content")
-        if isinstance(content, list):
-            parts = []
-            for part in content:
-                if isinstance(part, Mapping) and part.get("type") == "image":
-                    if part.get("image") is not None:
-                        images.append(part["image"])
-                    parts.append({"type": "image"})
-                elif isinstance(part, Mapping):
-                    parts.append({"type": part.get("type", "text"), "text": part.get("text", "")})
-                else:
-                    parts.append(part)
-            out.append({**msg, "content": parts})
-        else:
-            out.append(dict(msg))
-    return out, images
-
-
-def has_images(prompts: Sequence[Sequence[Mapping[str, Any]]]) -> bool:
-    return any(
-        isinstance(m.get("content"), list)
-        and any(isinstance(p, Mapping) and p.get("type") == "image" for p in m["content"])
-        for msgs in prompts
-        for m in msgs
-    )
-
-
 def trl_columns(prompts: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, list]:
     """``{"prompt": placeholders, "images": [images per row]}``: TRL's multimodal dataset form."""
     cols: dict[str, list] = {"prompt": [], "images": []}
@@ -190,7 +268,9 @@ def trl_columns(prompts: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, lis
     return cols
 
 
-def _encode(processor: Any, prompts: Sequence[Sequence[Mapping[str, Any]]]) -> Any:
+def encode(processor: Any, prompts: Sequence[Sequence[Mapping[str, Any]]]) -> Any:
+    """Chat prompts with their images -> the model's inputs (left-padded batch, image tokens
+    expanded, ``pixel_values`` / ``image_grid_thw``)."""
     texts, images = [], []
     for msgs in prompts:
         placeholders, imgs = split_images(msgs)
@@ -199,73 +279,23 @@ def _encode(processor: Any, prompts: Sequence[Sequence[Mapping[str, Any]]]) -> A
     return processor(text=texts, images=images or None, return_tensors="pt", padding=True)
 
 
+def prompt_ids(processor: Any, messages: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Prompt token ids with every image expanded to its ``<|image_pad|>`` run."""
+    return encode(processor, [messages])["input_ids"][0].tolist()
+
+
 def prompt_tokens(processor: Any, messages: Sequence[Mapping[str, Any]]) -> int:
     """Prompt length in tokens with every image expanded to its ``<|image_pad|>`` run."""
     return len(prompt_ids(processor, messages))
 
 
-def suppressed_tokens(processor: Any) -> list[int]:
-    """Vision marker ids: sampling one would desynchronise image tokens and features."""
-    tok = processor.tokenizer
+def suppressed_tokens(tokenizer_or_processor: Any) -> list[int]:
+    """Vision marker ids: a model must never *sample* them (a sampled ``<|image_pad|>``
+    without image features desynchronises image tokens and features at the next forward)."""
+    tok = getattr(tokenizer_or_processor, "tokenizer", tokenizer_or_processor)
     ids = set()
     for t in VISION_TOKENS:
         i = tok.convert_tokens_to_ids(t)
         if isinstance(i, int) and i >= 0 and i != tok.unk_token_id:
             ids.add(i)
     return sorted(ids)
-
-
-def sample(
-    model: Any,
-    processor: Any,
-    prompts: Sequence[list[dict[str, Any]]],
-    n: int,
-    *,
-    temperature: float,
-    top_p: float,
-    top_k: int,
-    max_new_tokens: int,
-    dtype: str = "bf16",
-) -> tuple[list[list[str]], list[list[int]]]:
-    """``n`` sampled completions (texts, token lengths) per chat prompt with its images."""
-    import torch
-
-    enc = _encode(processor, prompts)
-    device = next(model.parameters()).device
-    enc = {k: v.to(device) if hasattr(v, "to") else v for k, v in enc.items()}
-    autocast: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if dtype == "bf16":
-        autocast = torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=torch.bfloat16)
-    tok = processor.tokenizer
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), autocast:
-            out = model.generate(
-                **enc,
-                do_sample=True,
-                temperature=temperature,
-                top_p=top_p,
-                top_k=top_k if top_k > 0 else None,
-                max_new_tokens=max_new_tokens,
-                num_return_sequences=n,
-                pad_token_id=tok.pad_token_id,
-                eos_token_id=tok.eos_token_id,
-                suppress_tokens=suppressed_tokens(processor),
-            )
-    finally:
-        if was_training:
-            model.train()
-    gen = out[:, enc["input_ids"].shape[1] :]
-    eos = tok.eos_token_id
-    lengths = [row.index(eos) + 1 if eos in row else len(row) for row in gen.tolist()]
-    decoded = tok.batch_decode(gen, skip_special_tokens=True)
-    return (
-        [decoded[i * n : (i + 1) * n] for i in range(len(prompts))],
-        [lengths[i * n : (i + 1) * n] for i in range(len(prompts))],
-    )
-
-
-def prompt_ids(processor: Any, messages: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Prompt token ids with every image expanded to its ``<|image_pad|>`` run."""
-    return _encode(processor, [messages])["input_ids"][0].tolist()
