@@ -51,7 +51,7 @@ def main() -> None:
             for _ in range(200):
                 torch.mm(x, w)
             c2, t2 = time.process_time(), time.perf_counter()
-            pick = probe()[0]
+            pick = probe().choice
             print(f"| {rnd + 1} | {t} | {t1 - t0:.2f} | {c1 - c0:.2f} | {t2 - t1:.2f} | {c2 - c1:.2f} | "
                   f"{os.getloadavg()[0]:.1f} | {pick} |", flush=True)
 

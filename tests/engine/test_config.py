@@ -102,22 +102,57 @@ def test_cli_bad_config_is_one_line_exit_2(tmp_path, smoke_dict):
     assert not (tmp_path / "run").exists()
 
 
+def _fake_rounds(monkeypatch, rounds):
+    """Make the probe's timer replay ``rounds`` = [(1-thread s, 2-thread s), ...] in order."""
+    from ttrl_kit.engines.embedded import threads
+
+    queue = {1: [r[0] for r in rounds], 2: [r[1] for r in rounds]}
+    monkeypatch.setattr(threads, "_time_small_ops", lambda t, ops: queue[t].pop(0))
+    return queue
+
+
 def test_threads_auto_takes_the_faster_count_and_keeps_the_default_on_a_tie(monkeypatch):
     import os
 
     from ttrl_kit.engines.embedded import config, threads
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    timings = {1: 1.0, 2: 0.6}
-    monkeypatch.setattr(threads, "_time_small_ops", lambda t, ops: timings[t])
+    _fake_rounds(monkeypatch, [(1.0, 0.6)] * 5)
     assert config.resolve_threads("auto") == 2  # idle cores: 2 threads faster
-    timings.update({1: 1.0, 2: 1.1})
+    _fake_rounds(monkeypatch, [(1.0, 1.1)] * 5)
     assert config.resolve_threads("auto") == 2  # within the margin: the default
-    timings.update({1: 1.0, 2: 3.0})
-    assert config.resolve_threads("auto") == 1  # oversubscribed: barrier stalls, 1 thread wins
+    left = _fake_rounds(monkeypatch, [(1.0, 3.0)] * 5)
+    result = threads.probe()
+    assert result.choice == 1 and not result.noisy  # oversubscribed: barrier stalls, 1 thread wins
+    assert len(result.seconds[1]) == 3 and len(left[1]) == 2  # 3 of 3 rounds agree: decided early
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
     assert config.resolve_threads("auto") == 1
     assert config.resolve_threads(3) == 3
+
+
+def test_threads_auto_is_not_fooled_by_one_lucky_round_of_every_core(monkeypatch):
+    """The first probe kept each candidate's best round: one quiet moment for the all-cores
+    timing outweighed its stalls.  The mean and the per-round votes see the stalls."""
+    from ttrl_kit.engines.embedded import threads
+
+    _fake_rounds(monkeypatch, [(0.20, 0.15), (0.20, 0.80), (0.20, 0.90), (0.20, 0.70), (0.20, 0.85)])
+    result = threads.probe(ncpu=2)
+    assert result.choice == 1 and result.noisy  # min() would have said 0.15 < 0.20: every core
+    assert min(result.seconds[2]) < min(result.seconds[1])
+
+
+def test_threads_auto_falls_back_to_every_core_when_the_rounds_disagree(monkeypatch):
+    from ttrl_kit.engines.embedded import threads
+
+    # the mean favours 1 thread (one long stall), the rounds do not: noise, keep the default
+    _fake_rounds(monkeypatch, [(0.20, 0.18), (0.20, 2.00), (0.20, 0.19), (0.20, 0.30), (0.20, 0.30)])
+    result = threads.probe(ncpu=2)
+    assert result.mean(1) * threads.MARGIN < result.mean(2)
+    assert result.choice == 2 and result.noisy
+    assert len(result.seconds[2]) == 3  # two rounds against 1 thread: decided, no more rounds
+    # 1 thread wins the rounds but not the mean by the margin: the default too
+    _fake_rounds(monkeypatch, [(0.20, 0.24), (1.00, 0.30), (0.20, 0.24), (0.20, 0.24), (0.20, 0.24)])
+    assert threads.probe(ncpu=2).choice == 2
 
 
 def test_busy_cores_reads_proc_stat_deltas(tmp_path, monkeypatch):

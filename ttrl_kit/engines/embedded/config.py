@@ -356,7 +356,7 @@ def resolve_threads(setting: int | str) -> int:
         return int(setting)
     from ttrl_kit.engines.embedded.threads import probe
 
-    return probe()[0]
+    return probe().choice
 
 
 def world_size() -> int:
