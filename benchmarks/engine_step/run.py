@@ -43,7 +43,6 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from ttrl_kit.engines.embedded import models  # noqa: E402
-from ttrl_kit.engines.embedded.config import load_config  # noqa: E402
 from ttrl_kit.engines.embedded.engine import prepare_run  # noqa: E402
 from ttrl_kit.engines.embedded.fast_generate import GenerationCopy, InverseCdfSampler, generate_ids  # noqa: E402
 from ttrl_kit.engines.embedded.lean_step import compact_logps, sort_by_length  # noqa: E402
@@ -111,6 +110,65 @@ def bench_generation(model: Any, tok: Any, enc: dict[str, torch.Tensor], n: int,
     return results, kept
 
 
+def decode_variants(model: Any, tok: Any, enc: dict[str, torch.Tensor], n: int, g: Any, reps: int,
+                    compile_forward: bool) -> list[dict]:
+    """The engine's sampler (bf16 copy, inverse-CDF) with a dynamic KV cache (the engine now),
+    a static KV cache, and a static cache with the decode forward compiled (HF's
+    ``CompileConfig``; on a CPU it must be asked for), repetitions interleaved A B C A B C.
+    The compiled variant's first call (which compiles) is timed apart.  Correctness: the share
+    of rows identical to the engine's with the same seed (bf16 kernels may round differently)."""
+    from transformers import GenerationConfig, LogitsProcessorList
+    from transformers.generation.configuration_utils import CompileConfig
+
+    eos, pad = tok.eos_token_id, tok.pad_token_id
+    bf16 = GenerationCopy("bf16").get(model, 0)
+    ids = enc["input_ids"].repeat_interleave(n, 0)
+    am = enc["attention_mask"].repeat_interleave(n, 0)
+
+    def run(static: bool, compiled: bool) -> torch.Tensor:
+        gc = GenerationConfig(do_sample=False, max_new_tokens=g.max_completion_length, pad_token_id=pad,
+                              eos_token_id=eos, num_beams=1, cache_implementation="static" if static else None,
+                              disable_compile=not compiled)
+        if compiled:
+            gc.compile_config = CompileConfig(fullgraph=False, dynamic=False)
+            gc.compile_config._compile_all_devices = True  # HF compiles on GPUs only unless told
+        sampler = InverseCdfSampler(temperature=g.temperature, top_k=g.top_k, top_p=g.top_p)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            out = bf16.generate(input_ids=ids, attention_mask=am, generation_config=gc,
+                                logits_processor=LogitsProcessorList([sampler]))
+        return out[:, ids.shape[1]:]
+
+    variants: list[tuple[str, Callable[[], torch.Tensor]]] = [
+        ("bf16 copy + inverse-CDF, dynamic KV cache (engine now)", lambda: run(False, False)),
+        ("same + static KV cache", lambda: run(True, False)),
+    ]
+    first: dict[str, float] = {}
+    if compile_forward:
+        variants.append(("same + static KV cache + compiled decode forward", lambda: run(True, True)))
+        t0 = time.perf_counter()
+        run(True, True)
+        first[variants[-1][0]] = time.perf_counter() - t0
+        print(f"# decode: compile + first call {first[variants[-1][0]]:.1f} s", flush=True)
+    times: dict[str, list[float]] = {name: [] for name, _ in variants}
+    outs: dict[str, torch.Tensor] = {}
+    for _ in range(reps):
+        for name, fn in variants:
+            t0 = time.perf_counter()
+            outs[name] = fn()
+            times[name].append(time.perf_counter() - t0)
+            print(f"# decode rep: {name}: {times[name][-1]:.2f} s", flush=True)
+    ref = first_eos_cut(outs[variants[0][0]], eos)
+    rows = []
+    for name, _ in variants:
+        cut = first_eos_cut(outs[name], eos)
+        toks = sum(len(r) for r in cut)
+        sec = statistics.median(times[name])
+        rows.append({"variant": name, "s": sec, "reps": times[name], "tok_s": toks / sec,
+                     "same_rows": sum(a == b for a, b in zip(cut, ref)) / len(ref), "first_s": first.get(name)})
+    return rows
+
+
 def multinomial_vs_inverse_cdf(rows: int, vocab: int, reps: int = 20) -> tuple[float, float]:
     scores = torch.randn(rows, vocab)
     s = InverseCdfSampler(temperature=0.8)
@@ -166,16 +224,18 @@ def engine_update(cfg: Any, loaded: Any, p: Any, batch: dict[str, Any], mode: st
 
 
 def make_engine_step(cfg: Any, loaded: Any, p: Any, batch: dict[str, Any], mode: str, attention: str,
-                     bf16_weights: bool = False) -> tuple[Callable[[], None], Callable[[], None]]:
+                     bf16_weights: bool = False, micro: int | None = None) -> tuple[Callable[[], None], Callable[[], None]]:
     """One optimizer step of the engine's TRL trainer on ``batch`` (its micro-batches, its
-    compute_loss and backward, its optimizer), and a cleanup."""
+    compute_loss and backward, its optimizer), and a cleanup.  ``micro``: micro-batch size
+    (None: ``train.micro_batch_size`` as the engine resolves it)."""
     from ttrl_kit.engines.embedded.data import to_trl_dataset
     from ttrl_kit.engines.embedded.trainer import build_trainer
 
+    train = dataclasses.replace(cfg.train, update=mode, bf16_weights=bf16_weights)
+    if micro is not None:
+        train = dataclasses.replace(train, micro_batch_size=micro)
     c = dataclasses.replace(  # the run config is frozen
-        cfg,
-        train=dataclasses.replace(cfg.train, update=mode, bf16_weights=bf16_weights),
-        model=dataclasses.replace(cfg.model, attention=attention),
+        cfg, train=train, model=dataclasses.replace(cfg.model, attention=attention)
     )
     model = copy.deepcopy(loaded.model)
     lm = models.LoadedModel(model=model, tokenizer=loaded.tokenizer, source=loaded.source)
@@ -268,13 +328,26 @@ def main() -> None:
     ap.add_argument("--interleave", action="store_true",
                     help="only the engine (bf16 weights, demo config, SDPA) and the lean loop, repetitions "
                          "interleaved A B C A B C so a change in load hits each alike")
+    ap.add_argument("--micro-batches", default="",
+                    help="comma-separated micro-batch sizes: time the engine's update (demo config) at each, "
+                         "interleaved (e.g. 8,16,64); only these updates and the lean loop are timed")
+    ap.add_argument("--decode", action="store_true",
+                    help="only generation: the engine's sampler with a dynamic vs a static KV cache, interleaved")
+    ap.add_argument("--compile", action="store_true", help="with --decode: also a compiled decode forward")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a field of the demo config, as `ttrl-kit train --set` (a small test)")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--json", type=Path, help="also write the numbers as JSON (idle_check.sh reads it)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     started = datetime.datetime.now(datetime.timezone.utc)
     load_start = os.getloadavg()
 
-    cfg = load_config(DEMO)
+    from ttrl_kit.cli.cmd_train import apply_overrides
+    from ttrl_kit.core.io import load_mapping
+    from ttrl_kit.engines.embedded.config import from_mapping
+
+    cfg = from_mapping(apply_overrides(load_mapping(DEMO), args.set, str(DEMO)), str(DEMO))
     p = prepare_run(cfg)
     loaded = models.load_model(cfg.model.name, seed=cfg.train.seed)
     set_attention(loaded.model, cfg.model.attention)  # what the engine samples with
@@ -285,7 +358,27 @@ def main() -> None:
 
     lines = []
     gen_rows: list[dict] = []
-    if not args.skip_generation:
+    if args.decode:
+        dec = decode_variants(loaded.model, tok, enc, n, g, args.reps, args.compile)
+        load_end = os.getloadavg()
+        lines.append(f"Date: {started:%Y-%m-%d %H:%M} UTC. Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+                     f"torch {torch.__version__}, {args.threads} torch threads. Load average (1 min) at start "
+                     f"{load_start[0]:.2f}, at end {load_end[0]:.2f}. Medians of {args.reps} interleaved repetitions.")
+        lines += ["", f"Command: `.venv/bin/python benchmarks/engine_step/run.py --decode --threads {args.threads} "
+                  f"--reps {args.reps}{' --compile' if args.compile else ''}`", "",
+                  f"{len(rows)} prompts x {n} samples, up to {g.max_completion_length} new tokens, seed 0.", "",
+                  "| generation of the step's samples | median s | repetitions s | completion tok/s "
+                  "| rows identical to the engine's | compile + first call s |", "|---|---|---|---|---|---|"]
+        for r in dec:
+            first = "" if r["first_s"] is None else f"{r['first_s']:.1f}"
+            reps_s = " / ".join(f"{x:.1f}" for x in r["reps"])
+            lines.append(f"| {r['variant']} | {r['s']:.2f} | {reps_s} | {r['tok_s']:.0f} | {r['same_rows']:.2f} | {first} |")
+        text = "\n".join(lines) + "\n"
+        print(text)
+        if args.out:
+            args.out.write_text(text, encoding="utf-8")
+        return
+    if not args.skip_generation and not args.micro_batches:
         gen_rows, completions = bench_generation(loaded.model, tok, enc, n, g, args.reps, args.static_cache)
     else:
         torch.manual_seed(0)
@@ -311,7 +404,16 @@ def main() -> None:
     emb = cfgm.vocab_size * cfgm.hidden_size
     body = sum(x.numel() for x in loaded.model.parameters()) - emb
     flops = 6 * body * real + 6 * emb * comp
-    micro = cfg.train.micro_batch_size
+    from ttrl_kit.engines.embedded.memory import resolve_micro_batch
+
+    from ttrl_kit.engines.embedded.data import check_prompt_lengths
+
+    longest = check_prompt_lengths(p.train_rows, tok, cfg.generation.max_prompt_length, str(DEMO))
+    micro_choice = resolve_micro_batch(cfg, loaded.model, longest)
+    micro = micro_choice.size  # what the engine would use now
+    print(f"# micro-batch: {micro_choice.describe()}", flush=True)
+    micro_is_auto = micro_choice.auto
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, micro_batch_size=micro))  # every variant
 
     upd: list[tuple[str, float]] = []
 
@@ -320,7 +422,24 @@ def main() -> None:
         print(f"# update: {item[0]}: {item[1]:.2f} s", flush=True)
 
     print(f"# batch: {len(completions)} samples, {real} real tokens, {comp} completion tokens", flush=True)
-    if args.interleave:
+    if args.micro_batches:
+        sizes = [micro if x.strip() == "auto" else int(x) for x in args.micro_batches.split(",") if x.strip()]
+        sizes = list(dict.fromkeys(sizes))  # auto may equal a size also asked for
+        runs = [(LEAN_LOOP, make_lean_torch_step(loaded, batch, micro, g.temperature, cfg.train.learning_rate))]
+        for m in sizes:
+            tag = " = auto here" if m == micro and micro_is_auto else ""
+            runs.append((f"engine (demo config), micro-batch {m}{tag} ({len(completions) // m} passes)",
+                         make_engine_step(cfg, loaded, p, batch, "lean", cfg.model.attention, False, m)[0]))
+        times: dict[str, list[float]] = {name: [] for name, _ in runs}
+        for _ in range(args.reps):
+            for name, fn in runs:
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+                print(f"# rep: {name}: {times[name][-1]:.2f} s", flush=True)
+        for name, _ in runs:
+            add((name, statistics.median(times[name])))
+    elif args.interleave:
         runs = [
             ("engine: update lean, eager attention, bf16 weights + fp32 master",
              make_engine_step(cfg, loaded, p, batch, "lean", "eager", True)[0]),
@@ -358,13 +477,14 @@ def main() -> None:
                  f"{load_start[0]:.2f}, at end {load_end[0]:.2f}. Medians of {args.reps} repetitions.")
     lines.append("")
     flags = " ".join(f for f, on in (("--skip-generation", args.skip_generation), ("--skip-trl", args.skip_trl),
-                                      ("--interleave", args.interleave)) if on)
+                                      ("--interleave", args.interleave),
+                                      (f"--micro-batches {args.micro_batches}", bool(args.micro_batches))) if on)
     lines.append(f"Command: `.venv/bin/python benchmarks/engine_step/run.py --threads {args.threads} "
                  f"--reps {args.reps} {flags}`")
     lines.append("")
     lines.append(f"Batch: {len(completions)} samples ({len(rows)} prompts x {n}), {real} real tokens "
                  f"({comp} completion tokens, mean completion {comp / len(completions):.1f}), "
-                 f"micro-batch {micro}; useful work {flops / 1e12:.2f} TFLOP per update.")
+                 f"micro-batch {micro_choice.describe()}; useful work {flops / 1e12:.2f} TFLOP per update.")
     lines.append("")
     if gen_rows:
         lines += ["| generation of the step's samples | s | completion tok/s | decode steps | ms / step |",
@@ -376,15 +496,26 @@ def main() -> None:
                  f"{mult_ms:.1f} ms, inverse-CDF {icdf_ms:.1f} ms.")
     lines.append("")
     lean_s = dict(upd)[LEAN_LOOP]
-    lines += ["| update of the same batch | s | tokens/s | TFLOP/s (useful) | x lean loop |", "|---|---|---|---|---|"]
+    lines += ["| update of the same batch | s | tokens/s | ms / completion token | TFLOP/s (useful) | x lean loop |",
+              "|---|---|---|---|---|---|"]
     for name, sec in upd:
-        lines.append(f"| {name} | {sec:.2f} | {real / sec:.0f} | {flops / sec / 1e12:.3f} | {sec / lean_s:.2f} |")
+        lines.append(f"| {name} | {sec:.2f} | {real / sec:.0f} | {1000 * sec / comp:.1f} | {flops / sec / 1e12:.3f} "
+                     f"| {sec / lean_s:.2f} |")
     for pr in probe:
-        lines.append(f"| bf16 matmul probe {pr['shape']} | | | {pr['tflops']:.3f} | |")
+        lines.append(f"| bf16 matmul probe {pr['shape']} | | | | {pr['tflops']:.3f} | |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps({
+            "threads": args.threads, "load_start": load_start[0], "load_end": load_end[0],
+            "samples": len(completions), "real_tokens": real, "completion_tokens": comp, "micro_batch": micro,
+            "lean_loop_s": lean_s, "lean_loop_ms_per_completion_token": 1000 * lean_s / comp,
+            "updates_s": dict(upd), "probe_tflops": {pr["shape"]: pr["tflops"] for pr in probe},
+        }, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -149,8 +149,11 @@ class TrainSection:
     prompts_per_step: int = setting(
         8, help="Distinct prompts per optimizer step (each sampled n_train times for training).", ge=1
     )
-    micro_batch_size: int = setting(
-        16, help="Completions per forward/backward pass (gradient accumulation covers the rest).", ge=1
+    micro_batch_size: int | str = setting(
+        "auto",
+        help="Completions per forward/backward pass (gradient accumulation covers the rest): an integer, or "
+        "``auto`` = the largest divisor of the step's samples whose worst-case activations fit half the memory "
+        "available when training starts (memory.py).",
     )
     epochs: float = setting(1.0, help="Passes over the prompts (train.max_steps > 0 overrides it).")
     max_steps: int = setting(-1, help="Optimizer steps; overrides epochs when > 0.")
@@ -190,6 +193,9 @@ class TrainSection:
     )
 
     def __post_init__(self) -> None:
+        mb = self.micro_batch_size
+        if (isinstance(mb, str) and mb != "auto") or (isinstance(mb, int) and mb < 1):
+            raise FieldError("micro_batch_size", f"expected 'auto' or an integer >= 1, got {mb!r}")
         t = self.threads
         if (isinstance(t, str) and t != "auto") or (isinstance(t, int) and t < 1):
             raise FieldError("threads", f"expected 'auto' or an integer >= 1, got {t!r}")
@@ -283,7 +289,7 @@ class RunConfig:
         """Checks across sections (each section's own ranges are its settings)."""
         t, tr, m = self.ttrl, self.train, self.model
         per_step = tr.prompts_per_step * t.n_train
-        if per_step % tr.micro_batch_size:
+        if isinstance(tr.micro_batch_size, int) and per_step % tr.micro_batch_size:
             raise FieldError(
                 "train.micro_batch_size",
                 f"{tr.micro_batch_size} does not divide prompts_per_step x n_train = {tr.prompts_per_step} x {t.n_train} = {per_step}",
@@ -383,7 +389,8 @@ def check_world(cfg: RunConfig) -> None:
     on every rank."""
     n = world_size()
     per_step = cfg.train.prompts_per_step * cfg.ttrl.n_train
-    if n > 1 and per_step % (cfg.train.micro_batch_size * n):
+    micro = cfg.train.micro_batch_size if isinstance(cfg.train.micro_batch_size, int) else 1  # auto: a divisor
+    if n > 1 and per_step % (micro * n):
         raise _err(
             cfg,
             "train.micro_batch_size",

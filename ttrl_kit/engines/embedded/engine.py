@@ -246,7 +246,7 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     loaded = models.load_model(cfg.model.name, seed=cfg.train.seed)
     if main:
         rd.update_run_json(model_source=loaded.source, model_load_s=round(time.perf_counter() - t0, 2))
-    check_prompt_lengths(p.train_rows, loaded.tokenizer, cfg.generation.max_prompt_length, cfg.source)
+    longest = check_prompt_lengths(p.train_rows, loaded.tokenizer, cfg.generation.max_prompt_length, cfg.source)
 
     before = None
     if cfg.eval.before:
@@ -282,8 +282,18 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         log("no complete checkpoint yet: training starts from step 0")
 
     trainer, _reward, budget = build_trainer(
-        cfg, loaded, to_trl_dataset(p.train_rows), p.scorer, rd.checkpoints, rd.metrics, spent_s=spent_s
+        cfg,
+        loaded,
+        to_trl_dataset(p.train_rows),
+        p.scorer,
+        rd.checkpoints,
+        rd.metrics,
+        spent_s=spent_s,
+        longest_prompt=longest,
     )
+    log(f"micro-batch size: {trainer.micro_batch.describe()} (train.micro_batch_size={cfg.train.micro_batch_size!r})")
+    if main:
+        rd.update_run_json(micro_batch_size=trainer.micro_batch.size)
     t_train = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
     train_s = time.perf_counter() - t_train

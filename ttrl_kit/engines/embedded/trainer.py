@@ -266,14 +266,18 @@ def set_attention(model: Any, setting: str) -> str:
     return str(getattr(model.config, "_attn_implementation", impl))
 
 
-def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
-    """Our config -> ``GRPOConfig`` (TRL validates the batch arithmetic once more)."""
+def grpo_config(cfg: RunConfig, output_dir: Path, micro_batch_size: int | None = None) -> Any:
+    """Our config -> ``GRPOConfig`` (TRL validates the batch arithmetic once more).
+    ``micro_batch_size``: ``train.micro_batch_size`` resolved (memory.py); None = the config's
+    integer, or 1 for ``auto``."""
     import torch
 
     from ttrl_kit.engines.embedded.config import world_size
 
     t, tr, g = cfg.ttrl, cfg.train, cfg.generation
     per_step = tr.prompts_per_step * t.n_train  # over all processes (check_world: divisible)
+    if micro_batch_size is None:
+        micro_batch_size = tr.micro_batch_size if isinstance(tr.micro_batch_size, int) else 1
     on_gpu = torch.cuda.is_available()
     kwargs: dict[str, Any] = dict(
         output_dir=str(output_dir),
@@ -286,8 +290,8 @@ def grpo_config(cfg: RunConfig, output_dir: Path) -> Any:
         max_grad_norm=tr.max_grad_norm,
         beta=tr.beta,
         num_generations=t.n_train,
-        per_device_train_batch_size=tr.micro_batch_size,
-        gradient_accumulation_steps=per_step // (tr.micro_batch_size * world_size()),
+        per_device_train_batch_size=micro_batch_size,
+        gradient_accumulation_steps=per_step // (micro_batch_size * world_size()),
         max_completion_length=g.max_completion_length,
         temperature=g.temperature,
         top_p=g.top_p,
@@ -348,9 +352,11 @@ def build_trainer(
     ckpt_dir: Path,
     metrics_path: Path,
     spent_s: float = 0.0,
+    longest_prompt: int | None = None,
 ):
     """Wire model, data, reward and callbacks into a TRL trainer (``spent_s``: training
-    seconds already used by earlier processes of this run, see :func:`checkpoint_train_s`)."""
+    seconds already used by earlier processes of this run, see :func:`checkpoint_train_s`;
+    ``longest_prompt``: the data's longest prompt in tokens, for ``micro_batch_size: auto``)."""
     from ttrl_kit.engines.embedded.models import peft_config
     from ttrl_kit.engines.embedded.signals import SignalCapture
 
@@ -370,7 +376,10 @@ def build_trainer(
         signals=capture,
         stats_sink=pending.append,
     )
-    args = grpo_config(cfg, ckpt_dir)
+    from ttrl_kit.engines.embedded.memory import resolve_micro_batch
+
+    micro = resolve_micro_batch(cfg, loaded.model, longest_prompt)
+    args = grpo_config(cfg, ckpt_dir, micro.size)
     optimizers: tuple[Any, Any] = (None, None)
     if cfg.train.bf16_weights:
         import torch
@@ -410,6 +419,7 @@ def build_trainer(
         callbacks.append(ThreadsCallback())
     for cb in callbacks:
         trainer.add_callback(cb)
+    trainer.micro_batch = micro  # what train.micro_batch_size resolved to, and why (run.json)
     trainer.signal_capture = capture
     trainer.lean = cfg.train.update == "lean"
     trainer.fast_generation = cfg.generation.fast
