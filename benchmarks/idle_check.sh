@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15's idle-machine check, in ONE command, from a fresh clone (~10-15 min on 2 idle cores,
+# Issue 15's idle-machine check, in ONE command, from a fresh clone (~12-18 min on 2 idle cores,
 # at most ~25 min):
 #
 #   bash benchmarks/idle_check.sh OUTDIR            # OUTDIR must not exist yet, or be empty
@@ -10,7 +10,9 @@
 # (b) the issue's acceptance run, a 3-step demo run
 #     (--set train.max_steps=3 --set eval.before=false --set eval.after=false),
 #     and per step its update_s / (completion_length x samples) next to the lean loop's
-#     ms per completion token from (a).
+#     ms per completion token from (a);
+# (c) (IDLE_CHECK_DECODE=0 skips it) generation of the demo's batch with a dynamic KV cache (the
+#     engine now), a static one, and a static one with a compiled decode forward, interleaved.
 # Everything it writes is under OUTDIR: uptime samples, the bench's Markdown + JSON, the run
 # directory, and summary.md (the table to paste into benchmarks/results/engine_step.md).
 # It does not run the README main job (timed separately).  Knobs for a small test:
@@ -97,5 +99,16 @@ for line in (out / "run" / "metrics.jsonl").read_text().splitlines():
     print(f"| {m['step']} | {m['update_s']:.1f} | {m['completion_length']:.1f} | {per_tok:.1f} | {per_tok / lean:.2f} "
           f"| {m.get('threads')} | {m['generate_s']:.1f} |")
 EOF
+# (c) generation, last (issue 15 item 2; never measured idle): the engine's sampler with a dynamic
+# vs a static KV cache vs a static cache + compiled decode forward, interleaved, same batch
+if [ "${IDLE_CHECK_DECODE:-1}" = 1 ]; then
+  stamp "decode start"
+  t0=$(date +%s)
+  # shellcheck disable=SC2086
+  .venv/bin/python benchmarks/engine_step/run.py --decode --compile --threads "$threads" --reps "$reps" \
+    --out "$out/decode.md" $extra > "$out/decode.log" 2>&1 || echo "decode bench failed: see $out/decode.log"
+  echo "decode: $(( $(date +%s) - t0 )) s" | tee -a "$out/load.txt"
+  cat "$out/decode.md" 2>/dev/null || true
+fi
 stamp end
 echo "idle_check: total $(( $(date +%s) - t_all )) s; outputs in $out (summary.md)" | tee -a "$out/load.txt"
