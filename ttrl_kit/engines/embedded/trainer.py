@@ -69,6 +69,7 @@ class TTRLGRPOTrainer(LeanGRPOTrainer):
 
     generate_s: float = 0.0
     signal_capture: Any = None  # a SignalCapture when the estimator needs per-token signals
+    micro_batch: Any = None  # memory.MicroBatchChoice: what train.micro_batch_size resolved to, and why
 
     def _generate(self, prompts: list):
         t0 = time.perf_counter()
@@ -419,7 +420,7 @@ def build_trainer(
         callbacks.append(ThreadsCallback())
     for cb in callbacks:
         trainer.add_callback(cb)
-    trainer.micro_batch = micro  # what train.micro_batch_size resolved to, and why (run.json)
+    trainer.micro_batch = micro
     trainer.signal_capture = capture
     trainer.lean = cfg.train.update == "lean"
     trainer.fast_generation = cfg.generation.fast
