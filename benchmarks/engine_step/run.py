@@ -364,8 +364,9 @@ def main() -> None:
         lines.append(f"Date: {started:%Y-%m-%d %H:%M} UTC. Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
                      f"torch {torch.__version__}, {args.threads} torch threads. Load average (1 min) at start "
                      f"{load_start[0]:.2f}, at end {load_end[0]:.2f}. Medians of {args.reps} interleaved repetitions.")
+        sets = "".join(f" --set {kv}" for kv in args.set)
         lines += ["", f"Command: `.venv/bin/python benchmarks/engine_step/run.py --decode --threads {args.threads} "
-                  f"--reps {args.reps}{' --compile' if args.compile else ''}`", "",
+                  f"--reps {args.reps}{' --compile' if args.compile else ''}{sets}`", "",
                   f"{len(rows)} prompts x {n} samples, up to {g.max_completion_length} new tokens, seed 0.", "",
                   "| generation of the step's samples | median s | repetitions s | completion tok/s "
                   "| rows identical to the engine's | compile + first call s |", "|---|---|---|---|---|---|"]
@@ -479,6 +480,7 @@ def main() -> None:
     flags = " ".join(f for f, on in (("--skip-generation", args.skip_generation), ("--skip-trl", args.skip_trl),
                                       ("--interleave", args.interleave),
                                       (f"--micro-batches {args.micro_batches}", bool(args.micro_batches))) if on)
+    flags += "".join(f" --set {kv}" for kv in args.set)
     lines.append(f"Command: `.venv/bin/python benchmarks/engine_step/run.py --threads {args.threads} "
                  f"--reps {args.reps} {flags}`")
     lines.append("")
