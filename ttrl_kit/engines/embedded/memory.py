@@ -35,7 +35,9 @@ one is set; free device memory on a GPU) after what the update has not allocated
 choice is made: the gradients and AdamW's two moments (12 bytes per trainable parameter), the
 bf16 sampling copy and autocast's bf16 weight cache (2 + 2 bytes per parameter).  The other
 half is headroom: a shared machine's other jobs grow, and the allocator fragments.
-benchmarks/engine_step measures the update at several micro-batch sizes side by side.
+benchmarks/engine_step measures the update at several micro-batch sizes side by side.  The size
+is chosen per process, so a ``--resume`` may pick another one; the update is the same up to
+rounding, since the micro-batches of a step are equal and TRL normalises the loss over the step.
 """
 
 from __future__ import annotations
