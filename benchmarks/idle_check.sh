@@ -88,12 +88,13 @@ for name, sec in bench["updates_s"].items():
     print(f"- (a) {name}: {sec:.2f} s = {1000 * sec / bench['completion_tokens']:.1f} ms per completion token "
           f"= {sec / bench['lean_loop_s']:.2f}x the loop")
 print()
-print(f"3-step demo run (b): torch threads {run.get('torch_threads')}, micro-batch {run.get('micro_batch_size')}, "
-      f"{samples} samples per step.")
+steps = (out / "run" / "metrics.jsonl").read_text().splitlines()
+print(f"{len(steps)}-step demo run (b): torch threads at start {run.get('torch_threads')}, micro-batch "
+      f"{run.get('micro_batch_size')}, {samples} samples per step.")
 print()
 print("| step | update_s | completion_length | update ms per completion token | x lean loop (a) | threads | generate_s |")
 print("|---|---|---|---|---|---|---|")
-for line in (out / "run" / "metrics.jsonl").read_text().splitlines():
+for line in steps:
     m = json.loads(line)
     per_tok = 1000 * m["update_s"] / (m["completion_length"] * samples)
     print(f"| {m['step']} | {m['update_s']:.1f} | {m['completion_length']:.1f} | {per_tok:.1f} | {per_tok / lean:.2f} "
