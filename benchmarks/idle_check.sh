@@ -106,7 +106,8 @@ if [ "${IDLE_CHECK_DECODE:-1}" = 1 ]; then
   stamp "decode start"
   t0=$(date +%s)
   # shellcheck disable=SC2086
-  .venv/bin/python benchmarks/engine_step/run.py --decode --compile --threads "$threads" --reps "$reps" \
+  timeout "${IDLE_CHECK_DECODE_TIMEOUT:-600}" .venv/bin/python benchmarks/engine_step/run.py --decode --compile \
+    --threads "$threads" --reps "$reps" \
     --out "$out/decode.md" $extra > "$out/decode.log" 2>&1 || echo "decode bench failed: see $out/decode.log"
   echo "decode: $(( $(date +%s) - t0 )) s" | tee -a "$out/load.txt"
   cat "$out/decode.md" 2>/dev/null || true
