@@ -299,6 +299,18 @@ def make_lean_torch_step(loaded: Any, batch: dict[str, Any], micro: int, tempera
     return step
 
 
+def interleaved(runs: list[tuple[str, Callable[[], Any]]], reps: int) -> list[tuple[str, float]]:
+    """Median seconds per run, repetitions interleaved A B C A B C so a load change hits each alike."""
+    times: dict[str, list[float]] = {name: [] for name, _ in runs}
+    for _ in range(reps):
+        for name, fn in runs:
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+            print(f"# rep: {name}: {times[name][-1]:.2f} s", flush=True)
+    return [(name, statistics.median(times[name])) for name, _ in runs]
+
+
 def matmul_probe(reps: int = 5) -> list[dict]:
     out = []
     for m, k, n in ((2048, 576, 1536), (1024, 1024, 1024), (640, 576, 49152)):
@@ -431,15 +443,8 @@ def main() -> None:
             tag = " = auto here" if m == micro and micro_is_auto else ""
             runs.append((f"engine (demo config), micro-batch {m}{tag} ({len(completions) // m} passes)",
                          make_engine_step(cfg, loaded, p, batch, "lean", cfg.model.attention, False, m)[0]))
-        times: dict[str, list[float]] = {name: [] for name, _ in runs}
-        for _ in range(args.reps):
-            for name, fn in runs:
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
-                print(f"# rep: {name}: {times[name][-1]:.2f} s", flush=True)
-        for name, _ in runs:
-            add((name, statistics.median(times[name])))
+        for item in interleaved(runs, args.reps):
+            add(item)
     elif args.interleave:
         runs = [
             ("engine: update lean, eager attention, bf16 weights + fp32 master",
@@ -450,15 +455,8 @@ def main() -> None:
             ("engine: update lean, SDPA attention, bf16 weights + fp32 master",
              make_engine_step(cfg, loaded, p, batch, "lean", "sdpa", True)[0]),
         ]
-        times: dict[str, list[float]] = {name: [] for name, _ in runs}
-        for _ in range(args.reps):
-            for name, fn in runs:
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
-                print(f"# rep: {name}: {times[name][-1]:.2f} s", flush=True)
-        for name, _ in runs:
-            add((name, statistics.median(times[name])))
+        for item in interleaved(runs, args.reps):
+            add(item)
     else:
         add(("engine: update lean, eager attention, bf16 weights + fp32 master",
              engine_update(cfg, loaded, p, batch, "lean", "eager", args.reps, bf16_weights=True)))
