@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.io import load_mapping
+from ttrl_kit.core.io import load_mapping, task_config_options
 from ttrl_kit.core.schema import build, setting
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,79}$")
@@ -203,16 +203,10 @@ def _task_config_options(path: Any, task: Any, fld: str, root: Path, where: str)
         p = root / p
     if not p.is_file():
         raise _err(where, fld, f"file not found: {path}")
-    data = load_mapping(p)
-    section = data.get("task")
-    if isinstance(section, Mapping):
-        if section.get("name") not in (None, task):
-            raise _err(where, fld, f"{p}: task.name is {section.get('name')!r} but this task is {task!r}")
-        opts = section.get("options") or {}
-        if not isinstance(opts, Mapping):
-            raise _err(where, fld, f"{p}: task.options must be a mapping")
-        return dict(opts)
-    return dict(data)
+    try:
+        return task_config_options(p, task)
+    except ConfigError as exc:
+        raise _err(where, fld, str(exc)) from None
 
 
 def _id_list(value: Any, fld: str, known: list[str], default: list[str], where: str) -> Any:

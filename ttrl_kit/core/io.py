@@ -276,22 +276,26 @@ def parse_options(pairs: list[str] | None, flag: str = "--option") -> dict[str, 
     return out
 
 
+def task_config_options(path: str | Path, task: str) -> dict[str, Any]:
+    """Task options kept in a config file: a bare mapping of options, or a run config whose
+    ``task: {name, options}`` section is for ``task`` (the shape ``ttrl-kit train`` configs
+    use).  The CLI's ``--task-config`` and the bench's ``task_config`` both read it here."""
+    data = load_mapping(path)
+    section = data.get("task")
+    if isinstance(section, Mapping):
+        if section.get("name") not in (None, task):
+            raise ConfigError(f"{path}: task.name is {section.get('name')!r} but the task is {task!r}")
+        opts = section.get("options") or {}
+        if not isinstance(opts, Mapping):
+            raise ConfigError(f"{path}: task.options must be a mapping")
+        return dict(opts)
+    return dict(data)
+
+
 def task_options(task: str, config: str | None, pairs: list[str] | None, flag: str = "--task-option") -> dict[str, Any]:
-    """A task's options from the command line: ``config`` (``--task-config``: a YAML/JSON
-    mapping of options, or a run config with a ``task: {name, options}`` section for the
-    same task), then the ``K=V`` ``pairs`` on top.  Every command and launcher that takes
-    task options reads them here, so the rules are the same everywhere."""
-    opts: dict[str, Any] = {}
-    if config:
-        data = load_mapping(config)
-        # Accept either the options themselves or a run config with a ``task`` section.
-        section = data.get("task") if isinstance(data.get("task"), dict) else None
-        if section is not None:
-            if "name" in section and section["name"] != task:
-                raise ConfigError(f"{config}: task.name is {section['name']!r} but --task is {task!r}")
-            data = section.get("options") or {}
-            if not isinstance(data, dict):
-                raise ConfigError(f"{config}: task.options must be a mapping")
-        opts.update(data)
+    """A task's options from the command line: ``config`` (``--task-config``, see
+    :func:`task_config_options`), then the ``K=V`` ``pairs`` on top.  Every command and
+    launcher that takes task options reads them here, so the rules are the same everywhere."""
+    opts = task_config_options(config, task) if config else {}
     opts.update(parse_options(pairs, flag))
     return opts
