@@ -47,6 +47,14 @@ def test_smoke_and_demo_configs_are_valid():
         ({"checkpoint__keep": 1}, "checkpoint.keep"),
         ({"train__threads": "many"}, "train.threads"),
         ({"train__threads": 0}, "train.threads"),
+        ({"stop__window": 0}, "stop.window"),
+        ({"stop__consensus": 1.5}, "stop.consensus"),
+        ({"stop__zero_variance": 0}, "stop.zero_variance"),
+        ({"stop__tolerance": -0.1}, "stop.tolerance"),
+        ({"stop__min_steps": -1}, "stop.min_steps"),
+        ({"stop__enabled": "yes"}, "stop.enabled"),
+        ({"stop__patience": 3}, "stop.patience"),
+        ({"eval__checkpoints": -1}, "eval.checkpoints"),
     ],
 )
 def test_static_errors_name_the_field(smoke_dict, change, field):
@@ -64,6 +72,7 @@ def test_static_errors_name_the_field(smoke_dict, change, field):
         ({"data__dataset": "nosuchdata"}, "data.dataset", "unknown dataset"),
         ({"data__dataset": "testfile", "data__source": "/nonexistent/q.jsonl", "data__options": {}}, "data.source", "not found"),
         ({"train__prompts_per_step": 50, "train__micro_batch_size": 4}, "train.prompts_per_step", "only 4 rows"),
+        ({"data__heldout": {"options": {"n": 4, "seed": 0}}}, "data.heldout", "also training questions"),
     ],
 )
 def test_registry_errors_before_model_load(test_registry, smoke_dict, change, field, words):

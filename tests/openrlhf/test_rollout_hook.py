@@ -285,3 +285,39 @@ def test_launcher_accepts_every_signal_estimator_when_the_correction_is_off():
 
     for est in ("confidence", "self_certainty", "neg_entropy", "certainty_vote"):
         _check_names(TTRLConfig(task="math", estimator=est))
+
+
+def test_health_is_logged_with_and_without_labels(rollout_modules, build_generator, helpers, tmp_path):
+    """Every experience carries the batch's label-free health (ttrl/health_*); gold labels
+    (right, wrong or none) do not change it; with a health log each batch adds one JSON line."""
+    import json
+
+    answers = {"Q0": [7, 7, 7, 7], "Q1": [2, 5, 5, 9]}
+    current = {}
+    assert patch.install(
+        rollout_modules.sg,
+        rewarder_factory=lambda: GroupRewarder(
+            TTRLConfig(task="math", estimator="majority", health_log=str(current["log"]))
+        ),
+    )
+    out = []
+    for i, (label_key, labels) in enumerate(((None, ["", ""]), ("answer", ["7", "2"]), ("answer", ["1", "1"]))):
+        current["log"] = tmp_path / f"health-{i}.jsonl"
+        gen, _ = build_generator(script_of(answers), labels, helpers.make_args(4, 2, label_key=label_key))
+        samples, _, _, _ = gen.generate_samples(**GEN_KW)
+        health = {k: v.item() for k, v in samples[0].info.items() if k.startswith("ttrl/health_")}
+        assert math.isnan(health["ttrl/health_token_entropy"])  # not measured by this engine: NaN, not 0
+        health = {k: v for k, v in health.items() if not math.isnan(v)}
+        keys = [{k for k in e.info if k.startswith("ttrl/health_")} for e in samples]
+        assert all(k == keys[0] for k in keys) and len(keys[0]) == 10  # every StepHealth field
+        lines = [json.loads(x) for x in current["log"].read_text().splitlines()]
+        assert len(lines) == 1 and lines[0]["call"] == 1
+        out.append((health, lines[0]["health"], samples[0].info.get("ttrl/label_accuracy")))
+    assert out[0][:2] == out[1][:2] == out[2][:2]
+    assert out[1][2].item() != out[2][2].item()  # the labels did differ
+    health, line, _ = out[0]
+    assert health["ttrl/health_majority_ratio"] == pytest.approx((1.0 + 0.5) / 2)
+    assert health["ttrl/health_zero_variance_share"] == pytest.approx(0.5)  # Q0 unanimous
+    assert health["ttrl/health_unanimous_share"] == pytest.approx(0.5)
+    assert health["ttrl/health_distinct_answers"] == pytest.approx((1 + 3) / 2)
+    assert line["majority_ratio"] == health["ttrl/health_majority_ratio"]

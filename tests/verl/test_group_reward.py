@@ -51,6 +51,11 @@ def test_majority_reward_at_last_valid_token_one_call_per_uid(rollout_batch, sco
     assert scored.metrics["ttrl/label_accuracy"] == 0.5
     assert scored.metrics["ttrl/majority_ratio"] == pytest.approx(0.6)
     assert scored.metrics["ttrl/groups"] == 2
+    # the label-free health (core/health.py), logged like the embedded engine's metrics.jsonl
+    assert scored.metrics["ttrl/health_majority_ratio"] == scored.metrics["ttrl/majority_ratio"]
+    assert {"ttrl/health_zero_variance_share", "ttrl/health_distinct_answers", "ttrl/health_mean_length"} <= set(
+        scored.metrics
+    )
 
 
 def test_gold_never_changes_rewards(rollout_batch, scorer, tokenizer):

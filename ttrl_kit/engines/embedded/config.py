@@ -218,6 +218,39 @@ class CheckpointSection:
 
 
 @dataclass(frozen=True)
+class StopSection:
+    """Label-free early stop and checkpoint pick (ttrl_kit/core/early_stop.py has the rules and
+    why).  Both read only the per-step health in metrics.jsonl, never gold labels."""
+
+    enabled: bool = setting(True, help="Stop training once the run has collapsed or stopped producing gradient.")
+    window: int | None = setting(
+        None,
+        help="Steps the rule and the pick average over; null = one pass over the training questions "
+        "(ceil(questions / train.prompts_per_step)).",
+        ge=1,
+    )
+    zero_variance: float = setting(
+        0.9,
+        help="Stop when the window's mean share of zero-reward-variance groups reaches this (no gradient).",
+        gt=0,
+        le=1,
+    )
+    consensus: float = setting(
+        0.95, help="Stop when the window's mean majority ratio reaches this (answers collapsed).", gt=0, le=1
+    )
+    min_steps: int = setting(0, help="Never stop before this step.", ge=0)
+    pick: bool = setting(
+        True,
+        help="Keep a weights snapshot per checkpoint step (RUN/snapshots, in the eval dtype; removed after the "
+        "run) so the label-free pick can be saved to RUN/picked_model and evaluated beside the last "
+        "checkpoint.  Costs disk: one copy of the trained weights per step until the run ends.",
+    )
+    tolerance: float = setting(
+        0.01, help="The pick is the earliest checkpoint whose score is within this of the best.", ge=0, lt=1
+    )
+
+
+@dataclass(frozen=True)
 class EvalSection:
     k: int = setting(16, help="Samples per question for avg@k / maj@k / pass@k.", ge=1)
     before: bool = setting(True, help="Evaluate the model before training.")
@@ -234,6 +267,13 @@ class EvalSection:
         "eval settings (a ``ttrl-kit eval --output`` directory, or another run directory) instead of sampling "
         "them again.  Runs that compare estimators on one model and task then share one baseline; settings "
         "that differ are refused, naming the field.",
+    )
+    checkpoints: int = setting(
+        0,
+        help="With stop.pick: besides the last checkpoint and the pick, evaluate up to this many more snapshots, "
+        "evenly spaced, for the gold-best row of the summary (reporting only; gold never chooses anything).  "
+        "0 = the gold-best row compares the last checkpoint and the pick only.",
+        ge=0,
     )
 
 
@@ -276,6 +316,9 @@ class RunConfig:
     generation: GenerationSection = setting(help="Sampling during training.", default_factory=GenerationSection)
     train: TrainSection = setting(help="The GRPO update.", default_factory=TrainSection)
     checkpoint: CheckpointSection = setting(help="Checkpoints for --resume.", default_factory=CheckpointSection)
+    stop: StopSection = setting(
+        help="Label-free early stop and checkpoint pick (gold never used).", default_factory=StopSection
+    )
     eval: EvalSection = setting(
         help="Before/after evaluation (gold labels, reporting only).", default_factory=EvalSection
     )

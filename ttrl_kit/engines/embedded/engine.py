@@ -8,6 +8,7 @@ writes its files at once, so a crash or ``kill -9`` loses at most the phase in f
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,21 @@ def prepare_run(cfg: RunConfig) -> Prepared:
             h.get("dataset", d.dataset), h.get("source", d.source), h.get("options", {}), cfg.source, "data.heldout."
         )
         heldout = prepare(hrows, scorer.task, h.get("id_field", d.id_field), cfg.source, "data.heldout.")
+        check_unseen(rows, heldout, cfg.source)
     return Prepared(cfg=cfg, scorer=scorer, train_rows=rows, heldout_rows=heldout, warnings=[])
+
+
+def check_unseen(train_rows: list[PreparedRow], heldout: list[PreparedRow], source: str) -> None:
+    """Held-out questions are reported as unseen: none may also be a training question."""
+    import json
+
+    trained = {json.dumps(r.prompt, sort_keys=True, default=str) for r in train_rows}
+    both = [r.id for r in heldout if json.dumps(r.prompt, sort_keys=True, default=str) in trained]
+    if both:
+        raise ConfigError(
+            f"{source}: field 'data.heldout': {len(both)} held-out question(s) are also training questions "
+            f"(first: id {both[0]!r}); held-out questions must be unseen"
+        )
 
 
 def check_engine_signals(cfg: RunConfig, scorer: Any) -> None:
@@ -281,6 +296,8 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         rd.truncate_metrics(0)
         log("no complete checkpoint yet: training starts from step 0")
 
+    from ttrl_kit.engines.embedded.selection import history_from_metrics, stop_rule
+
     trainer, _reward, budget = build_trainer(
         cfg,
         loaded,
@@ -290,6 +307,9 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         rd.metrics,
         spent_s=spent_s,
         longest_prompt=longest,
+        stop_rule=stop_rule(cfg, len(p.train_rows)),
+        history=history_from_metrics(rd.read_metrics()) if ckpt is not None else None,
+        snapshots=rd.snapshots if cfg.stop.pick else None,
     )
     log(f"micro-batch size: {trainer.micro_batch.describe()} (train.micro_batch_size={cfg.train.micro_batch_size!r})")
     if main:
@@ -300,12 +320,19 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     global_step = trainer.state.global_step
     if not main:
         return {}  # rank 0 evaluates the trained model and writes the summary
+    decision = trainer.early_stop.decision if trainer.early_stop is not None else None
+    if decision is not None:
+        log(
+            f"early stop after step {decision.step}: {decision.reason} (window means: zero-variance share "
+            f"{decision.zero_variance_share:.3f}, majority ratio {decision.majority_ratio:.3f})"
+        )
     rd.update_run_json(
         status="trained",
         train_s_this_process=round(train_s, 1),
         train_s_total=round(budget.elapsed(), 3),
         global_step=global_step,
         stopped_by_time_budget=budget.stopped_early,
+        stopped_by_rule=None if decision is None else dataclasses.asdict(decision),
     )
 
     model = trainer.accelerator.unwrap_model(trainer.model)
@@ -319,10 +346,69 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         _save_eval(
             rd, "after", after, eval_settings(cfg, str(rd.final_model) if cfg.checkpoint.save_final else "trained")
         )
+    if cfg.stop.pick:
+        select_checkpoints(cfg, rd, loaded, p, global_step, after, log)
     rd.update_run_json(wall_s_this_process=round(time.time() - t_start, 1))  # summary.json reports it
     summary = write_summary(rd, cfg)
     rd.update_run_json(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     return summary
+
+
+def select_checkpoints(
+    cfg: RunConfig, rd: RunDir, loaded: Any, p: Prepared, last_step: int, after: dict[str, Any] | None, log=print
+) -> dict[str, Any]:
+    """The label-free pick (core/early_stop.py) among the run's snapshots, saved to
+    RUN/picked_model; then the evaluations the summary's checkpoint rows need: the pick and,
+    for the gold-best row (reporting only), up to ``eval.checkpoints`` more snapshots.  The
+    pick is fixed before any of them is evaluated: gold cannot move it.  Snapshots are
+    removed at the end (the pick is kept as a model directory)."""
+    import shutil
+
+    from ttrl_kit.core.early_stop import pick_checkpoint
+    from ttrl_kit.engines.embedded import models
+    from ttrl_kit.engines.embedded.selection import (
+        history_from_metrics,
+        load_snapshot,
+        rule_window,
+        snapshot_steps,
+        steps_to_evaluate,
+    )
+
+    history = history_from_metrics(rd.read_metrics())
+    window = rule_window(cfg, len(p.train_rows))
+    available = [s for s in snapshot_steps(rd.snapshots) if s <= last_step]
+    pick = pick_checkpoint(history, sorted(set(available) | {last_step}), window=window, tolerance=cfg.stop.tolerance)
+    assert pick is not None  # the last step is always a candidate
+    log(f"label-free pick: checkpoint {pick.step} ({pick.reason})")
+    gold = after is not None and any(r.gold is not None for r in p.train_rows + (p.heldout_rows or []))
+    steps = steps_to_evaluate(available, last_step, pick.step, cfg.eval.checkpoints) if gold else []
+    if pick.step != last_step and pick.step not in steps:
+        steps.append(pick.step)  # loaded once to save it as picked_model, evaluated only with gold
+    evaluated = {last_step: "after"} if after is not None else {}
+    for step in sorted(steps):
+        if step == last_step:
+            continue
+        model = load_snapshot(loaded.model, rd.snapshots, step)
+        if step == pick.step:
+            model.save_pretrained(rd.picked_model)
+            loaded.tokenizer.save_pretrained(rd.picked_model)
+        if gold:
+            which = f"step-{step}"
+            res = _run_evals(cfg, models.LoadedModel(model, loaded.tokenizer, loaded.source), p, f"step {step}")
+            _save_eval(rd, which, res, eval_settings(cfg, f"{rd.snapshots}/step-{step}"))
+            evaluated[step] = which
+        del model
+    out = {
+        "last_step": last_step,
+        "window": window,
+        "pick": {"step": pick.step, "score": pick.score, "reason": pick.reason},
+        "scores": {str(k): v for k, v in sorted(pick.scores.items())},
+        "picked_model": str(rd.picked_model if pick.step != last_step else rd.final_model),
+        "evaluated": {str(k): v for k, v in sorted(evaluated.items())},
+    }
+    rd.write_json(rd.selection_file, out)
+    shutil.rmtree(rd.snapshots, ignore_errors=True)
+    return out
 
 
 def _load_eval(rd: RunDir, which: str) -> dict[str, Any] | None:
@@ -335,7 +421,10 @@ def _load_eval(rd: RunDir, which: str) -> dict[str, Any] | None:
 def write_summary(rd: RunDir, cfg: RunConfig) -> dict[str, Any]:
     """summary.json + summary.md + plots from the files in the run dir (so it also works
     after a resume, when the before-eval happened in an earlier process)."""
-    from ttrl_kit.engines.embedded.plots import plot_before_after, plot_training
+    import json
+
+    from ttrl_kit.engines.embedded.plots import plot_before_after, plot_health, plot_training
+    from ttrl_kit.engines.embedded.selection import checkpoint_rows
 
     before, after = _load_eval(rd, "before"), _load_eval(rd, "after")
     rows = rd.read_metrics()
@@ -385,9 +474,22 @@ def write_summary(rd: RunDir, cfg: RunConfig) -> dict[str, Any]:
         }
     run = rd.read_run_json()
     summary["wall_s"] = run.get("wall_s_this_process")
+    summary["stop"] = {
+        "rule": run.get("stopped_by_rule"),
+        "time_budget": run.get("stopped_by_time_budget"),
+        "max_steps": cfg.train.max_steps,
+    }
+    sel = json.loads(rd.selection_file.read_text()) if rd.selection_file.is_file() else None
+    if sel is not None:
+        summary["pick"] = {key: sel[key] for key in ("pick", "window", "picked_model", "scores")}
+        summary["checkpoints"] = checkpoint_rows(rd, k)
     rd.write_json(rd.path / "summary.json", summary)
     plots = []
     p = plot_training(rows, rd.plots / "training.png")
+    if p:
+        plots.append(p)
+    rule = run.get("stopped_by_rule") or {}
+    p = plot_health(rows, rd.plots / "health.png", rule.get("step"), sel["pick"]["step"] if sel else None)
     if p:
         plots.append(p)
     for split in ("test", "heldout"):
@@ -424,7 +526,8 @@ def summary_markdown(s: dict[str, Any], cfg: RunConfig, plots: list[Path], rd: R
         if split not in s:
             continue
         e = s[split]
-        lines += [f"## {split} questions", "", "| metric | before | after |", "|---|---|---|"]
+        title = SPLIT_TITLES.get(split, split)
+        lines += [f"## {title}: before / after training", "", "| metric | before | after |", "|---|---|---|"]
         for key in ("pass@1 (avg@k)", f"maj@{k}", f"pass@{k}", "mean_length"):
             b = (e.get("before") or {}).get(key)
             a = (e.get("after") or {}).get(key)
@@ -433,6 +536,7 @@ def summary_markdown(s: dict[str, Any], cfg: RunConfig, plots: list[Path], rd: R
             ok = e["target_pass1_after_ge_base_maj"]
             lines += ["", f"Target (pass@1 after >= base maj@{k}): **{'met' if ok else 'not met'}**."]
         lines.append("")
+    lines += _checkpoint_markdown(s, k)
     t = s.get("training")
     if t:
         lines += [
@@ -447,6 +551,51 @@ def summary_markdown(s: dict[str, Any], cfg: RunConfig, plots: list[Path], rd: R
     for p in plots:
         lines.append(f"![{p.stem}]({p.relative_to(rd.path)})")
     return "\n".join(lines) + "\n"
+
+
+SPLIT_TITLES = {"test": "trained questions", "heldout": "unseen questions (held out: never trained on)"}
+ROW_TITLES = {
+    "base": "base model",
+    "last": "last checkpoint",
+    "pick": "label-free pick",
+    "gold_best": "gold-best checkpoint (reporting only)",
+}
+
+
+def _checkpoint_markdown(s: dict[str, Any], k: int) -> list[str]:
+    """The stop and the three checkpoint rows (last, label-free pick, gold-best) per split."""
+    lines: list[str] = []
+    stop = s.get("stop") or {}
+    rule = stop.get("rule")
+    if rule:
+        lines.append(
+            f"Training stopped itself after step {rule['step']} ({rule['reason']}: over the last window, "
+            f"zero-variance share {rule['zero_variance_share']:.3f}, majority ratio {rule['majority_ratio']:.3f})."
+        )
+    elif stop.get("time_budget"):
+        lines.append("Training ended on the wall-time budget (train.max_minutes), not on the stop rule.")
+    elif "steps" in s:
+        lines.append(f"Training ran to its step limit ({s['steps']} steps); the stop rule did not fire.")
+    pick = s.get("pick")
+    if pick:
+        lines.append(f"Label-free pick: checkpoint {pick['pick']['step']} ({pick['pick']['reason']}).")
+    lines.append("")
+    for split, table in (s.get("checkpoints") or {}).items():
+        lines += [
+            f"## checkpoints on the {SPLIT_TITLES.get(split, split)}",
+            "",
+            f"| checkpoint | step | avg@{k} | maj@{k} | pass@{k} | questions with no correct sample |",
+            "|---|---|---|---|---|---|",
+        ]
+        for key, title in ROW_TITLES.items():
+            r = table.get(key)
+            if r:
+                lines.append(
+                    f"| {title} | {r['step']} | {_fmt(r['avg@k'])} | {_fmt(r[f'maj@{k}'])} | {_fmt(r[f'pass@{k}'])} "
+                    f"| {_fmt(r['no_correct'])} of {r['n_questions']} |"
+                )
+        lines.append("")
+    return lines
 
 
 def evaluate_only(

@@ -60,6 +60,48 @@ def plot_training(rows: Sequence[dict[str, Any]], out: Path) -> Path | None:
     return out
 
 
+HEALTH_PANELS = (
+    ("consensus", ("majority_ratio", "zero_variance_share", "unanimous_share", "abstain_share")),
+    ("answers", ("answer_entropy", "distinct_answers")),
+    ("responses", ("mean_length",)),
+    ("token signals", ("token_entropy", "self_certainty")),
+)
+
+
+def plot_health(
+    rows: Sequence[dict[str, Any]], out: Path, stop_step: int | None = None, pick_step: int | None = None
+) -> Path | None:
+    """The label-free health per step (metrics.jsonl ``health``), with the step where the
+    stop rule fired and the picked checkpoint marked.  Health line ``t`` was sampled from
+    checkpoint ``t - 1``; the pick is drawn at its own checkpoint step."""
+    rows = [r for r in rows if isinstance(r.get("health"), dict)]
+    if not rows:
+        return None
+    plt = _plt()
+    steps = [r["step"] for r in rows]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    for ax, (title, keys) in zip(axes.flat, HEALTH_PANELS):
+        for key in keys:
+            ys = [float(v) if isinstance(v := r["health"].get(key), (int, float)) else float("nan") for r in rows]
+            if any(y == y for y in ys):
+                ax.plot(steps, ys, marker=".", label=key)
+        if stop_step is not None:
+            ax.axvline(stop_step, color="red", ls="--", lw=1, label=f"stop rule fired (step {stop_step})")
+        if pick_step is not None:
+            ax.axvline(pick_step, color="green", ls=":", lw=1.5, label=f"label-free pick (checkpoint {pick_step})")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle("label-free health per step (no gold labels)")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
 def plot_before_after(
     before: dict[str, float] | None, after: dict[str, float] | None, out: Path, title: str
 ) -> Path | None:

@@ -58,6 +58,20 @@ class RunDir:
     def final_model(self) -> Path:
         return self.path / "final_model"
 
+    @property
+    def snapshots(self) -> Path:
+        """Per-step weight snapshots for the checkpoint pick (removed once it is made)."""
+        return self.path / "snapshots"
+
+    @property
+    def picked_model(self) -> Path:
+        """The label-free pick's weights + tokenizer (when it is not the last checkpoint)."""
+        return self.path / "picked_model"
+
+    @property
+    def selection_file(self) -> Path:
+        return self.path / "selection.json"
+
     def eval_file(self, which: str) -> Path:
         return self.path / f"eval_{which}.json"
 

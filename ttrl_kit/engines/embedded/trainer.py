@@ -31,7 +31,9 @@ from typing import Any, ClassVar, cast
 from transformers import TrainerCallback
 from trl import GRPOConfig
 
+from ttrl_kit.core.early_stop import StopRule
 from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.health import StepHealth, step_health
 from ttrl_kit.core.scoring import GroupScorer
 from ttrl_kit.engines.embedded.config import RunConfig
 from ttrl_kit.engines.embedded.data import GOLD_COLUMN, ID_COLUMN
@@ -70,6 +72,7 @@ class TTRLGRPOTrainer(LeanGRPOTrainer):
     generate_s: float = 0.0
     signal_capture: Any = None  # a SignalCapture when the estimator needs per-token signals
     micro_batch: Any = None  # memory.MicroBatchChoice: what train.micro_batch_size resolved to, and why
+    early_stop: Any = None  # the EarlyStopCallback (selection.py), when the stop rule is on
 
     def _generate(self, prompts: list):
         t0 = time.perf_counter()
@@ -112,6 +115,7 @@ class MetricsCallback(TrainerCallback):
         self.t_mark = time.perf_counter()
         self.t0 = time.time()
         self.step_s = 0.0
+        self.last_health: StepHealth | None = None
 
     def on_train_begin(self, args, state, control, **kw):
         self.t_mark = time.perf_counter()
@@ -141,6 +145,12 @@ class MetricsCallback(TrainerCallback):
         for k, name in self.TRL_KEYS.items():
             v = logs.get(k)
             line[name] = float(v) if isinstance(v, (int, float)) else None
+        # The label-free health (core/health.py): computed on every rank from the same
+        # gathered groups, so every rank's early-stop rule sees the same numbers.
+        self.last_health = step_health(
+            merged.results, mean_length=line["completion_length"], token_entropy=line["token_entropy"]
+        )
+        line["health"] = self.last_health.to_dict()
         if not state.is_world_process_zero:  # every rank drained its stats above; rank 0 writes the line
             self.t_mark = time.perf_counter()
             return
@@ -354,10 +364,15 @@ def build_trainer(
     metrics_path: Path,
     spent_s: float = 0.0,
     longest_prompt: int | None = None,
+    stop_rule: StopRule | None = None,
+    history: list[StepHealth] | None = None,
+    snapshots: Path | None = None,
 ):
     """Wire model, data, reward and callbacks into a TRL trainer (``spent_s``: training
     seconds already used by earlier processes of this run, see :func:`checkpoint_train_s`;
-    ``longest_prompt``: the data's longest prompt in tokens, for ``micro_batch_size: auto``)."""
+    ``longest_prompt``: the data's longest prompt in tokens, for ``micro_batch_size: auto``;
+    ``stop_rule``: the label-free early stop, with the ``history`` of a resumed run;
+    ``snapshots``: where per-step weight snapshots for the checkpoint pick go)."""
     from ttrl_kit.engines.embedded.models import peft_config
     from ttrl_kit.engines.embedded.signals import SignalCapture
 
@@ -414,6 +429,13 @@ def build_trainer(
         metrics_path, trainer, pending, trim=cfg.train.malloc_trim, train_clock=budget_cb.elapsed
     )
     callbacks: list[Any] = [metrics_cb, ProgressCallback(metrics_cb), budget_cb]
+    from ttrl_kit.engines.embedded.selection import EarlyStopCallback, SnapshotCallback
+
+    stop_cb = EarlyStopCallback(metrics_cb, stop_rule, history) if stop_rule is not None else None
+    if stop_cb is not None:
+        callbacks.append(stop_cb)  # after metrics_cb: it reads the health metrics_cb just computed
+    if snapshots is not None:
+        callbacks.append(SnapshotCallback(snapshots, trainer, cfg.model.dtype))
     if cfg.train.threads == "auto":
         from ttrl_kit.engines.embedded.threads import ThreadsCallback
 
@@ -422,6 +444,7 @@ def build_trainer(
         trainer.add_callback(cb)
     trainer.micro_batch = micro
     trainer.signal_capture = capture
+    trainer.early_stop = stop_cb
     trainer.lean = cfg.train.update == "lean"
     trainer.fast_generation = cfg.generation.fast
     trainer.generation_dtype = cfg.model.dtype

@@ -39,6 +39,13 @@ class TTRLConfig:
         help="Run OpenRLHF's own evaluation once before the first training step (global step 0), so a run "
         "shows its own before/after (OpenRLHF 0.11.2 only evaluates after update steps).",
     )
+    health_log: str | None = setting(
+        None,
+        help="Also append the label-free health of every training batch (core/health.py) as one JSON line to "
+        "this file, as the embedded engine does in metrics.jsonl (null: only OpenRLHF's own logs, as "
+        "``train/ttrl/health_*``).  A path every Ray node can write.",
+        nonempty=True,
+    )
 
     def __post_init__(self) -> None:
         check(self)

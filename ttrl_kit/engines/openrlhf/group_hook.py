@@ -10,12 +10,14 @@ the trainer code around it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
+from ttrl_kit.core.health import step_health
 from ttrl_kit.core.records import GroupResult, Signals
 from ttrl_kit.core.scoring import GroupScorer, summarise
 from ttrl_kit.core.topk import DEFAULT_TOPK, signals_from_topk
@@ -93,6 +95,7 @@ class GroupRewarder:
         #: set by the samples-generator hook from the model's config when they are needed
         self.vocab_size: int | None = None
         self.calls = 0  # estimator calls, one per prompt group (tests and logs read it)
+        self.batches = 0  # training batches scored (numbers the health log lines)
 
     @property
     def scorer(self) -> GroupScorer:
@@ -199,6 +202,34 @@ def group_signals(
             )
         out.update(signals_from_topk(topk, wanted, vocab_size))  # type: ignore[arg-type]
     return Signals.from_mapping({n: out[n] for n in needs if n in out})
+
+
+def response_length(response: Mapping[str, Any]) -> int | None:
+    """Generated tokens of one response (the sum of its ``action_ranges``), when known."""
+    ranges = response.get("action_ranges")
+    if not ranges:
+        return None
+    return sum(int(end) - int(start) for start, end in ranges)
+
+
+def health_metrics(results: Sequence[GroupResult], lengths: Sequence[int | None] = ()) -> dict[str, float]:
+    """The batch's label-free health (ttrl_kit/core/health.py) as ``ttrl/health_<name>``,
+    every field always present (NaN when unmeasured) so every experience carries the same
+    keys.  No gold is read: the same numbers with or without ``--data.label_key``."""
+    known = [x for x in lengths if x is not None]
+    health = step_health(results, lengths=known if known and len(known) == len(lengths) else None)
+    values = dataclasses.asdict(health)
+    return {PREFIX + "health_" + k: math.nan if v is None else float(v) for k, v in values.items()}
+
+
+def append_health_line(path: str, call: int, metrics: Mapping[str, float]) -> None:
+    """One JSON line per training batch, like the embedded engine's metrics.jsonl ``health``."""
+    import json
+    import time
+
+    health = {k[len(PREFIX + "health_") :]: v for k, v in metrics.items() if math.isfinite(v)}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"call": call, "time": round(time.time(), 3), "health": health}) + "\n")
 
 
 def label_metrics(results: Sequence[GroupResult]) -> dict[str, float]:

@@ -101,6 +101,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "has its own baseline (env TTRL_KIT_EVAL_AT_START=1)",
     )
     p.add_argument(
+        "--health-log",
+        metavar="FILE",
+        help="also append the label-free health of every training batch as one JSON line to FILE "
+        "(a path every Ray node can write; env TTRL_KIT_HEALTH_LOG)",
+    )
+    p.add_argument(
         "--dry-run", action="store_true", help="print the launch plan (OpenRLHF command, runtime_env) as JSON and exit"
     )
     p.add_argument(
@@ -153,6 +159,7 @@ def build_plan(args: argparse.Namespace, environ: dict[str, str] | None = None) 
         estimator_options=parse_options(args.estimator_option, "--estimator-option"),
         n_votes=n_votes,
         eval_at_start=bool(getattr(args, "eval_at_start", False)),
+        health_log=getattr(args, "health_log", None) or environ.get("TTRL_KIT_HEALTH_LOG") or None,
     )
     _check_names(config, flag_value(flags, "--algo.advantage.is_correction_level"))
     if config.eval_at_start and flag_value(flags, "--eval.dataset") is None:

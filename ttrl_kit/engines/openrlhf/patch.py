@@ -41,9 +41,12 @@ from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.engines.openrlhf.config import TTRLConfig
 from ttrl_kit.engines.openrlhf.group_hook import (
     GroupRewarder,
+    append_health_line,
     check_correction_level,
+    health_metrics,
     label_metrics,
     logprobs_to_request,
+    response_length,
 )
 
 log = logging.getLogger("ttrl_kit.openrlhf")
@@ -279,6 +282,7 @@ def _generate_group_scored(
 
     accepted: list = []
     results = []
+    lengths: list[int | None] = []
     while pending:
         ready, pending = ray.wait(pending, num_returns=1, timeout=10.0)
         for ref in ready:
@@ -287,6 +291,7 @@ def _generate_group_scored(
                 for r in group.kept:
                     r["rollout_log_probs"] = None
             results.append(group.result)
+            lengths.extend(response_length(r) for r in group.kept)
             experiences = [self._process_response_into_experience(r, **generate_kwargs) for r in group.kept]
             if dynamic_filtering:
                 scores = [e.scores[0].item() for e in experiences]
@@ -309,6 +314,15 @@ def _generate_group_scored(
                 if new_prompts:
                     pending.extend(dispatch(new_prompts, new_labels, new_images))
 
+    # The label-free health of this batch (every scored group, filtered or not), with and
+    # without labels; copied into every experience like the label metrics below.
+    health = health_metrics(results, lengths)
+    for e in accepted:
+        for key, value in health.items():
+            e.info[key] = _tensor(value)
+    rewarder.batches += 1
+    if rewarder.config.health_log and results:
+        append_health_line(rewarder.config.health_log, rewarder.batches, health)
     if with_labels:
         # Batch-level values copied into every experience, so that OpenRLHF's per-sample
         # mean of info[...] equals the batch value and every sample carries the same keys.

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from ttrl_kit.core.health import step_health
 from ttrl_kit.core.records import GroupResult
 from ttrl_kit.core.scoring import GroupScorer, group_indices, summarise
 
@@ -85,10 +86,13 @@ def score_batch(scorer: GroupScorer, data: Any, tokenizer: Any, n_train: int | N
             rewards[i] = float(reward)
             trained.append(i)
     rm_scores = torch.zeros(data.batch["responses"].shape, dtype=torch.float32)
-    last = (response_lengths(data) - 1).clamp(min=0).long()
+    lengths = response_lengths(data)
+    last = (lengths - 1).clamp(min=0).long()
     rm_scores[torch.arange(n), last] = rewards
     results = tuple(r for _, r in groups.values())
     metrics = {PREFIX + k: float(v) for k, v in summarise(results).items()}
+    health = step_health(results, lengths=[float(lengths[i]) for i in sorted(trained)])  # label-free (core/health.py)
+    metrics.update({PREFIX + "health_" + k: float(v) for k, v in health.to_dict().items()})
     return ScoredBatch(rm_scores=rm_scores, trained=tuple(sorted(trained)), results=results, metrics=metrics)
 
 
