@@ -123,6 +123,14 @@ class StepStats:
         core = summarise(rs)
         for name, key in self.NAMES:
             out[name] = core.get(key)
+        for k in (
+            "gold_reward_share",
+            "label_accuracy_gold_rewarded",
+            "label_accuracy_vote_rewarded",
+            "aligned_label_changed",
+        ):
+            if k in core:  # a few gold labels (labelled_column) / the aligned vote
+                out[k] = core[k]
         if "avg_at_k" in core:
             out["train_avg_at_n"] = core["avg_at_k"]
         if self.signal_s is not None:
@@ -171,6 +179,11 @@ class TTRLReward:
     rank of each group and never trained on.
     ``stats_sink``: called with the :class:`StepStats` of every call (the embedded engine
     writes them to metrics.jsonl); without one only :attr:`last` keeps them.
+    ``labelled_column``: a boolean dataset column; rows where it is true are questions the
+    user chose to give their gold answer (``gold_column``): their groups are rewarded by
+    correctness against gold, every other group by the estimator alone (gold never reaches
+    those rewards).  A batch-aware estimator (:mod:`ttrl_kit.core.batch`) is called once per
+    step with every group, on rank 0.
     """
 
     def __init__(
@@ -188,6 +201,7 @@ class TTRLReward:
         extra_votes: ExtraVotes | None = None,
         signals: Any = None,
         stats_sink: StatsSink | None = None,
+        labelled_column: str | None = None,
         name: str = "ttrl",
     ) -> None:
         if scorer is None and not task:
@@ -196,8 +210,11 @@ class TTRLReward:
             raise ConfigError(f"ttrl_reward: n_votes={n_votes} < num_generations={num_generations}")
         if n_votes is not None and (num_generations is None or n_votes > num_generations) and extra_votes is None:
             raise ConfigError("ttrl_reward: n_votes above num_generations needs an extra_votes generator")
+        if labelled_column and not gold_column:
+            raise ConfigError("ttrl_reward: labelled_column needs gold_column (the gold answers of the labelled rows)")
         self.task = task
         self.estimator = estimator
+        self.labelled_column = labelled_column
         self.task_options = dict(task_options or {})
         self.estimator_options = dict(estimator_options or {})
         self.id_column = id_column
@@ -256,8 +273,10 @@ class TTRLReward:
         texts = [completion_text(c) for c in completions]
         golds_col = kw.get(self.gold_column) if self.gold_column else None
         golds = [None if golds_col is None else _gold(golds_col[i]) for i in range(len(texts))]
+        flags_col = kw.get(self.labelled_column) if self.labelled_column else None
+        flags = [bool(flags_col[i]) if flags_col is not None else False for i in range(len(texts))]
         sig_rows = self._signal_rows(completion_ids, len(texts))
-        local = list(zip(keys, texts, golds, prompts, sig_rows))
+        local = list(zip(keys, texts, golds, prompts, sig_rows, flags))
 
         world, rank, dist = _dist()
         parts = _all_gather(dist, world, local) if world > 1 else [local]
@@ -266,7 +285,12 @@ class TTRLReward:
         groups = group_indices([r[0] for r in rows])
         self._check_sizes(groups)
 
-        owned = [gid for j, gid in enumerate(groups) if j % world == rank]
+        if getattr(self._scorer, "batch", False):
+            # A batch-aware estimator sees the whole step in one call, on rank 0: one running
+            # state (saved with rank 0's checkpoints), no per-rank partial batches.
+            owned = list(groups) if rank == 0 else []
+        else:
+            owned = [gid for j, gid in enumerate(groups) if j % world == rank]
         stats = StepStats()
         extra: Mapping[Hashable, Sequence[str]] = {}
         n_train = len(next(iter(groups.values()))) if groups else 0
@@ -286,6 +310,7 @@ class TTRLReward:
             signals=Signals.from_rows([rows[i][4] for i in rows_mine]) if sig_rows[0] is not None else None,
             extra=extra,
             extra_signals=getattr(self.signals, "extra", None),
+            labelled={gid for gid in owned if rows[groups[gid][0]][5]},
         )
         mine: dict[Hashable, GroupResult] = {gid: result for gid, (_, result) in scored.items()}
         stats.estimate_s = time.perf_counter() - t0
@@ -351,11 +376,14 @@ def ttrl_reward(
     id_column: str | None = "id",
     gold_column: str | None = None,
     num_generations: int | None = None,
+    labelled_column: str | None = None,
     name: str = "ttrl",
 ) -> TTRLReward:
     """A TTRL reward function for ``GRPOTrainer(reward_funcs=[...])``: any task and estimator of
     the registry by name.  ``gold_column`` (optional) names a dataset column of gold answers,
-    read only for the logged ``ttrl/label_accuracy`` and ``ttrl/reward_accuracy``."""
+    read only for the logged ``ttrl/label_accuracy`` and ``ttrl/reward_accuracy``, except on
+    rows whose ``labelled_column`` (optional, boolean) is true: those groups are rewarded
+    against gold (a few labels, when a user has them)."""
     return TTRLReward(
         task,
         estimator,
@@ -364,5 +392,6 @@ def ttrl_reward(
         id_column=id_column,
         gold_column=gold_column,
         num_generations=num_generations,
+        labelled_column=labelled_column,
         name=name,
     )

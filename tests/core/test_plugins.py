@@ -92,7 +92,7 @@ def test_entry_point_plugins_load_and_failures_are_isolated(site):
 
 def test_unknown_names_list_what_exists():
     reg = PluginRegistry(load_entry_points=False)
-    with pytest.raises(UnknownNameError, match=r"unknown estimator 'majorit'.*did you mean 'majority'.*available: certainty_vote, confidence, entropy, majority, neg_entropy, self_certainty, soft"):
+    with pytest.raises(UnknownNameError, match=r"unknown estimator 'majorit'.*did you mean 'majority'.*available: aligned, certainty_vote, confidence, entropy, majority, neg_entropy, self_certainty, soft"):
         reg.estimator("majorit")
     with pytest.raises(UnknownNameError, match="unknown task"):
         reg.task("nope")

@@ -72,3 +72,31 @@ def test_install_is_idempotent_and_config_round_trips(trainer_module):
     assert patch.install_eval_at_start(trainer_module) is False
     cfg = TTRLConfig(task="math", eval_at_start=True)
     assert TTRLConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_estimator_state_rides_in_checkpoint_client_states(trainer_module, monkeypatch, ttrl_env):
+    """OpenRLHF's REAL save_logs_and_checkpoints / restore_best_checkpoint_state, patched: a
+    stateful estimator's running state is saved with the actor checkpoint and handed back to
+    the samples generator on resume."""
+    from ttrl_kit import GroupScorer
+
+    ttrl_env(eval_at_start=False)
+    assert getattr(trainer_module.BasePPOTrainer, "_ttrl_kit_estimator_state") is True
+    scorer = GroupScorer.from_names("text_cls", "aligned")
+    scorer.score(["positive", "positive", "negative"])
+    t = trainer_module.PPOTrainer.__new__(trainer_module.PPOTrainer)
+    t.args = SimpleNamespace(logger=SimpleNamespace(logging_steps=1), ckpt=SimpleNamespace(save_steps=1))
+    t.wandb_logger = t.tensorboard_logger = t.critic_model_group = None
+    t.best_eval_metric_key, t.best_eval_metric_value, t._latest_eval_metric_value = "", float("-inf"), None
+    t.samples_generator = SimpleNamespace(_ttrl_rewarder=SimpleNamespace(scorer=scorer))
+    saved = []
+    t.actor_model_group = SimpleNamespace(async_run_method=lambda **kw: saved.append(kw["client_states"]) or [])
+    monkeypatch.setattr(trainer_module.ray, "get", lambda refs: refs)
+    t.save_logs_and_checkpoints(3, {}, {"global_step": 3})
+    assert saved[0]["global_step"] == 3 and saved[0][patch.STATE_KEY] == scorer.state_record()
+
+    resumed = trainer_module.PPOTrainer.__new__(trainer_module.PPOTrainer)
+    resumed.best_eval_metric_key, resumed.best_eval_metric_value = "", float("-inf")
+    resumed.samples_generator = SimpleNamespace()
+    resumed.restore_best_checkpoint_state(saved[0])
+    assert resumed.samples_generator._ttrl_state == scorer.state_record()

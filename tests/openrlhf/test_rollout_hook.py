@@ -321,3 +321,22 @@ def test_health_is_logged_with_and_without_labels(rollout_modules, build_generat
     assert health["ttrl/health_unanimous_share"] == pytest.approx(0.5)
     assert health["ttrl/health_distinct_answers"] == pytest.approx((1 + 3) / 2)
     assert line["majority_ratio"] == health["ttrl/health_majority_ratio"]
+
+
+def test_aligned_vote_streams_groups_and_starts_from_a_resumed_state(rollout_modules, build_generator, helpers):
+    """The hook sees groups one at a time: a batch-aware estimator gets batches of one and its
+    running state advances per group, starting from the state a resumed checkpoint stashed."""
+    answers = {"Q0": [7, 7, 3, 7], "Q1": [2, 5, 5, 9]}
+    made = {}
+
+    def factory():
+        made["rewarder"] = GroupRewarder(TTRLConfig(task="math", estimator="aligned"))
+        return made["rewarder"]
+
+    assert patch.install(rollout_modules.sg, rewarder_factory=factory) is True
+    gen, _engine = build_generator(script_of(answers), ["", ""], helpers.make_args(n_train=4, batch_size=2))
+    gen._ttrl_state = {"estimator": "aligned", "state": {"sums": {"zzz": 2.0}, "mass": 2.0, "groups": 500}}
+    samples, _, _, _ = gen.generate_samples(**GEN_KW)
+    state = made["rewarder"].scorer.state_record()["state"]
+    assert state["groups"] == 502 and "zzz" in state["sums"]  # resumed state + the two groups, one by one
+    assert made["rewarder"].calls == 2 and len(samples) == 8

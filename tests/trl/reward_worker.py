@@ -21,21 +21,30 @@ def main() -> None:
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
     rows = split_for(rank, world)
-    reward = ttrl_reward("math", "majority", gold_column="answer", num_generations=4)
+    estimator = sys.argv[2] if len(sys.argv) > 2 else "majority"
+    reward = ttrl_reward("math", estimator, gold_column="answer", num_generations=4)
     calls = []
+    batch_calls = []
     inner = reward.scorer.score
+    inner_batch = reward.scorer.score_batch
 
     def counting(responses, **kw):
         calls.append(len(responses))
         return inner(responses, **kw)
 
+    def counting_batch(inputs):
+        if reward.scorer.batch and inputs:  # a batch estimator: one estimate_batch call per non-empty batch
+            batch_calls.append([len(g.responses) for g in inputs])
+        return inner_batch(inputs)
+
     reward.scorer.score = counting
+    reward.scorer.score_batch = counting_batch
     metrics = {}
     rewards = reward(prompts=[r["prompt"] for r in rows], completions=[r["completion"] for r in rows],
                      id=[r["id"] for r in rows], answer=[r["answer"] for r in rows],
                      log_metric=lambda k, v: metrics.__setitem__(k, v))
     with open(os.path.join(out, f"rank{rank}.json"), "w") as fh:
-        json.dump({"rows": [r["i"] for r in rows], "rewards": rewards, "calls": calls,
+        json.dump({"rows": [r["i"] for r in rows], "rewards": rewards, "calls": calls, "batch_calls": batch_calls,
                    "metrics": metrics}, fh)
     dist.destroy_process_group()
 

@@ -76,6 +76,38 @@ def test_two_gloo_processes_vote_whole_groups_and_match_one_process(tmp_path):
     assert ranks[0]["metrics"] == ranks[1]["metrics"] and ranks[0]["metrics"]["ttrl/groups"] == 4.0
 
 
+def test_batch_estimator_sees_the_whole_step_once_on_rank_0(tmp_path):
+    """2 gloo ranks, the aligned (batch-aware) vote: rank 0 scores all 4 groups in ONE
+    estimate_batch call, rank 1 none; every rank gets the rewards one process computes."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           str(HERE / "reward_worker.py"), str(tmp_path), "aligned"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=120)
+    assert p.returncode == 0, p.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in range(2)]
+    assert ranks[0]["batch_calls"] == [[4, 4, 4, 4]] and ranks[1]["batch_calls"] == []
+    got = {i: rew for x in ranks for i, rew in zip(x["rows"], x["rewards"])}
+    single = _call(ttrl_reward("math", "aligned", gold_column="answer", num_generations=4), STEP)
+    assert [got[i] for i in range(len(STEP))] == single
+
+
+def test_labelled_rows_get_gold_rewards_and_the_rest_never_see_gold():
+    flags = [r["id"] == "b" for r in STEP]  # group b (vote 6, gold 5) is labelled
+    r = ttrl_reward("math", "majority", gold_column="answer", num_generations=4, labelled_column="lab")
+    rewards = _call(r, STEP, lab=flags)
+    assert rewards[4:8] == [1, 0, 0, 0]  # b by correctness against gold "5"
+    plain = _call(ttrl_reward("math", "majority", gold_column="answer", num_generations=4), STEP)
+    assert rewards[:4] + rewards[8:] == plain[:4] + plain[8:]
+    # other groups' rewards do not move when their gold changes: gold only reached group b
+    wrong = [dict(x, answer="12345") if x["id"] != "b" else x for x in STEP]
+    assert _call(ttrl_reward("math", "majority", gold_column="answer", num_generations=4, labelled_column="lab"),
+                 wrong, lab=flags) == rewards
+    s = r.last.summary()
+    assert s["gold_reward_share"] == 0.25 and s["label_accuracy_gold_rewarded"] == 0.0
+    assert s["label_accuracy_vote_rewarded"] == pytest.approx(2 / 3)
+    with pytest.raises(ConfigError, match="labelled_column needs gold_column"):
+        ttrl_reward("math", "majority", labelled_column="lab")
+
+
 def test_split_or_merged_group_is_one_clear_error():
     r = ttrl_reward("math", num_generations=4)
     with pytest.raises(GroupSplitError, match="prompt 'a': 3 samples in this step, expected 4"):

@@ -44,3 +44,32 @@ def test_task_runner_is_a_ray_actor_class_of_verls_base_runner():
 
     assert hasattr(TTRLTaskRunner, "remote")  # what verl's run_ppo calls
     assert issubclass(TTRLTaskRunner.__ray_metadata__.modified_class, BaseTaskRunner)
+
+
+def test_estimator_state_is_saved_before_verls_checkpoint_and_restored_on_resume(compose_verl, tmp_path, monkeypatch):
+    import os
+
+    from verl.trainer.ppo.ray_trainer import RayPPOTrainer
+
+    from ttrl_kit import GroupScorer
+    from ttrl_kit.core.batch import STATE_FILE
+
+    seen = []
+    monkeypatch.setattr(RayPPOTrainer, "_save_checkpoint",
+                        lambda self: seen.append(sorted(os.listdir(tmp_path / f"global_step_{self.global_steps}"))))
+    config = compose_verl(["+ttrl.task=text_cls", "+ttrl.estimator=aligned", f"trainer.default_local_dir={tmp_path}"])
+    scorer = GroupScorer.from_names("text_cls", "aligned")
+    scorer.score(["positive", "positive", "negative"])
+    trainer = TTRLRayPPOTrainer.__new__(TTRLRayPPOTrainer)
+    trainer.config, trainer.global_steps = config, 5
+    trainer.async_rollout_manager = SimpleNamespace(scorer=scorer)
+    trainer._save_checkpoint()
+    assert seen == [[STATE_FILE]]  # written before verl's own files and its latest-iteration marker
+
+    monkeypatch.setattr(RayPPOTrainer, "_load_checkpoint", lambda self: setattr(self, "global_steps", 5))
+    resumed = TTRLRayPPOTrainer.__new__(TTRLRayPPOTrainer)
+    resumed.config, resumed.global_steps = config, 0
+    fresh = GroupScorer.from_names("text_cls", "aligned")
+    resumed.async_rollout_manager = SimpleNamespace(scorer=fresh)
+    resumed._load_checkpoint()
+    assert fresh.state_record() == scorer.state_record()

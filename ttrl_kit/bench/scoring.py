@@ -16,7 +16,7 @@ from ttrl_kit.bench.config import EstimatorSpec
 from ttrl_kit.bench.rollouts import RolloutSet
 from ttrl_kit.core import metrics
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.records import GroupResult, Signals
+from ttrl_kit.core.records import GroupInput, GroupResult, Signals
 from ttrl_kit.core.scoring import GroupScorer, group_gold, summarise
 
 #: Columns of an estimate-mode row, in table order (besides the grid coordinates).
@@ -74,6 +74,7 @@ def score_cell(rollouts: RolloutSet, task_name: str, task_options: Any, est: Est
     n_train_used = 0
     all_rewards: list[float] = []
     all_correct: list[bool] = []
+    prepared: list[tuple[Any, list[str], Signals | None]] = []
     for g in rollouts.groups:
         responses = g.responses[: est.n_votes] if est.n_votes else g.responses
         n_votes_used = len(responses)
@@ -82,16 +83,22 @@ def score_cell(rollouts: RolloutSet, task_name: str, task_options: Any, est: Est
             if not g.signals:
                 raise ConfigError(f"estimator {est.id!r}: rollouts of group {g.id!r} carry no signals")
             signals = Signals.from_mapping({k: v[: len(responses)] for k, v in g.signals.items() if k in scorer.needs})
-        t0 = time.perf_counter()
-        r = scorer.score(responses, gold=g.gold, id=g.id, signals=signals)
-        score_times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        if scorer.needs:
-            scorer.estimator.estimate(r.classes, None, signals=signals)  # type: ignore[call-arg]
-        else:
-            scorer.estimator.estimate(r.classes, None)
-        est_times.append(time.perf_counter() - t0)
-        results.append(r)
+        prepared.append((g, list(responses), signals))
+    if scorer.batch:
+        results, score_times, est_times = _score_batch(scorer, prepared, registry, est)
+    else:
+        results.clear()
+        for g, responses, signals in prepared:
+            t0 = time.perf_counter()
+            results.append(scorer.score(responses, gold=g.gold, id=g.id, signals=signals))
+            score_times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            if scorer.needs:
+                scorer.estimator.estimate(results[-1].classes, None, signals=signals)  # type: ignore[call-arg]
+            else:
+                scorer.estimator.estimate(results[-1].classes, None)
+            est_times.append(time.perf_counter() - t0)
+    for (g, _responses, _signals), r in zip(prepared, results):
         e = r.estimate
         n_train_used = len(e.rewards)
         row = {"id": g.id, "majority_ratio": e.majority_ratio, "label": e.label, "low_consensus": e.low_consensus}
@@ -132,3 +139,23 @@ def score_cell(rollouts: RolloutSet, task_name: str, task_options: Any, est: Est
         "score_ms_per_group": statistics.median(score_times) * 1e3 if score_times else None,
     }
     return CellScore(metrics=out, groups=rows)
+
+
+def _score_batch(
+    scorer: GroupScorer, prepared: list[tuple[Any, list[str], Signals | None]], registry: Any, est: EstimatorSpec
+) -> tuple[list[GroupResult], list[float], list[float]]:
+    """A batch-aware estimator scores the cell's groups as ONE batch (the cell is its step).
+    Times are per group: the whole call divided by the groups; the estimate alone is timed
+    on a fresh estimator (same options, fresh running state), so timing never advances the
+    scored estimator's state."""
+    inputs = [GroupInput(tuple(resp), g.gold, None, g.id, sig) for g, resp, sig in prepared]
+    n = max(len(inputs), 1)
+    t0 = time.perf_counter()
+    results = scorer.score_batch(inputs)
+    score_s = (time.perf_counter() - t0) / n
+    fresh: Any = registry.estimator(est.name, **dict(est.options))
+    kwargs = {"signals": [sig for _g, _r, sig in prepared]} if scorer.needs else {}
+    t0 = time.perf_counter()
+    fresh.estimate_batch([r.classes for r in results], [None] * len(results), **kwargs)
+    est_s = (time.perf_counter() - t0) / n
+    return results, [score_s] * len(results), [est_s] * len(results)

@@ -9,7 +9,7 @@ import time
 from ttrl_kit.cli.common import add_task_arguments, dump, output_stream, print_table, task_options
 from ttrl_kit.core.errors import InputError
 from ttrl_kit.core.io import iter_jsonl, parse_options, require, require_str_list
-from ttrl_kit.core.records import SIGNAL_NAMES, Signals
+from ttrl_kit.core.records import SIGNAL_NAMES, GroupInput, GroupResult, Signals
 from ttrl_kit.core.scoring import GroupScorer, summarise
 from ttrl_kit.core.signals import check_values
 
@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="estimate pseudo-labels and rewards for groups of responses",
         description='Input lines: {"id": ..., "responses": [str, ...], "gold": optional str, '
         '"signals": optional {"logprob": [[float per token], ...one list per response], ...}}. '
-        "Estimators that read signals (see `ttrl-kit plugins`) need them on every line.",
+        "Estimators that read signals (see `ttrl-kit plugins`) need them on every line. "
+        "A batch-aware estimator (e.g. aligned) sees the whole file as one batch.",
     )
     add_task_arguments(p)
     p.add_argument("--estimator", default="majority", help="estimator name (default: majority)")
@@ -49,6 +50,24 @@ def read_signals(obj: dict, n: int, scorer: GroupScorer, where: str) -> Signals 
     return Signals.from_mapping(raw) if raw else None
 
 
+def score_file(scorer: GroupScorer, groups: list, path: str) -> list[GroupResult]:
+    """Every group of the file; a batch-aware estimator sees the whole file as one batch
+    (one step), any other estimator one line at a time with errors naming the line."""
+    if scorer.batch:
+        inputs = [GroupInput(tuple(resp), gold, None, obj["id"], sig) for _w, obj, resp, gold, sig in groups]
+        try:
+            return scorer.score_batch(inputs)
+        except Exception as exc:  # e.g. n_train larger than a group
+            raise InputError(f"{path}: {exc}") from None
+    results = []
+    for where, obj, responses, gold, signals in groups:
+        try:
+            results.append(scorer.score(responses, gold=gold, id=obj["id"], signals=signals))
+        except Exception as exc:  # e.g. n_train larger than this group
+            raise InputError(f"{where}: {exc}") from None
+    return results
+
+
 def run(args: argparse.Namespace) -> int:
     scorer = GroupScorer.from_names(
         args.task, args.estimator, task_options=task_options(args), estimator_options=parse_options(args.option)
@@ -66,15 +85,10 @@ def run(args: argparse.Namespace) -> int:
         signals = read_signals(obj, len(responses), scorer, where)
         groups.append((where, obj, responses, gold, signals))
 
-    results = []
     t0 = time.perf_counter()
+    results = score_file(scorer, groups, args.input)
     with output_stream(args.output) as out:
-        for where, obj, responses, gold, signals in groups:
-            try:
-                r = scorer.score(responses, gold=gold, id=obj["id"], signals=signals)
-            except Exception as exc:  # e.g. n_train larger than this group
-                raise InputError(f"{where}: {exc}") from None
-            results.append(r)
+        for (_where, obj, _responses, gold, _signals), r in zip(groups, results):
             row = dict(obj)
             row.pop("signals", None)  # input only: echoing per-token lists would bloat the output
             row.update(

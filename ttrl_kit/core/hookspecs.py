@@ -60,6 +60,23 @@ def register_estimators(register: Register) -> None:
     the verl engine supplies none; ``ttrl-kit vote`` reads them from the input file's
     ``"signals"`` field.  An estimator without ``needs`` is
     called exactly as before and costs nothing extra.
+
+    **Batches.**  An estimator that must see the whole step (e.g. to keep the step's
+    pseudo-labels from drifting onto one class) also implements
+    ``estimate_batch(groups, n_train, signals=None) -> [Estimate]``: ``groups`` is one
+    :class:`ttrl_kit.AnswerClasses` per prompt group of the step, ``n_train`` one entry per
+    group, ``signals`` (only with ``needs``) one :class:`ttrl_kit.Signals` per group; it
+    returns one estimate per group, in order.  The embedded engine / ``ttrl_kit.trl`` (rank 0
+    with several ranks), the verl agent loop, ``ttrl-kit vote`` (the whole file) and the
+    bench (a cell) call it once per step; OpenRLHF's group hook sees groups one at a time
+    and calls it with a batch of one per group, as does ``GroupScorer.score``.
+
+    **State.**  An estimator with a running state implements ``state_dict() -> dict``
+    (JSON-serialisable) and ``load_state_dict(state)``; every engine saves it with its
+    checkpoints and restores it on resume (embedded: ``checkpoint-N/ttrl_estimator_state.json``;
+    verl: ``global_step_N/``; OpenRLHF: the checkpoint's ``client_states``).  Evaluation
+    never calls the training estimator.  See :mod:`ttrl_kit.core.batch` and the built-in
+    ``aligned`` vote (:mod:`ttrl_kit.core.aligned`).
     """
 
 

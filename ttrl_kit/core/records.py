@@ -168,14 +168,35 @@ class GroupResult:
     sample_correct: tuple[bool, ...] | None = None
     reward_accuracy: float | None = None
     class_correct: tuple[bool, ...] | None = None
+    #: Set only for a group the user gave a gold label for training (``labelled``, see
+    #: :class:`GroupInput`): its rewards are correctness against gold, not the estimate's.
+    gold_rewards: tuple[float, ...] | None = None
 
     @property
     def rewards(self) -> tuple[float, ...]:
-        return self.estimate.rewards
+        """The rewards to train on: the estimator's, or gold correctness for a labelled group."""
+        return self.gold_rewards if self.gold_rewards is not None else self.estimate.rewards
 
     @property
     def label(self) -> str | None:
         return self.estimate.label
+
+
+@dataclass(frozen=True)
+class GroupInput:
+    """One prompt group as an engine hands it to :meth:`GroupScorer.score_batch`.
+
+    ``gold`` is for reporting only, unless ``labelled`` is set: then the user chose to give
+    this question its gold answer (``ttrl.labeled_fraction`` / a labelled column) and its
+    trained samples are rewarded by correctness against gold.  The estimator still votes on
+    it (its label is reported, as for every group) but never sees the gold value."""
+
+    responses: tuple[str, ...]
+    gold: str | None = None
+    n_train: int | None = None
+    id: Any = None
+    signals: Signals | None = None
+    labelled: bool = False
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,19 @@ class TTRLSection:
         ge=2,
         note="GRPO needs at least 2 samples per prompt",
     )
+    labeled_fraction: float = setting(
+        0.0,
+        help="A few labels, when you have them: this share of the training questions (chosen "
+        "deterministically from train.seed) is rewarded by correctness against its gold answer; every "
+        "other question by the estimator alone.  0 = label-free (TTRL).",
+        ge=0,
+        le=1,
+    )
+    labeled_column: str | None = setting(
+        None,
+        help="A data row field marking questions to reward against gold (true/1/yes), instead of or "
+        "besides labeled_fraction.",
+    )
 
     def __post_init__(self) -> None:
         if self.n_votes < self.n_train:

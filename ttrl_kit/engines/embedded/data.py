@@ -18,6 +18,9 @@ from ttrl_kit.engines.embedded import vision
 
 ID_COLUMN = "ttrl_id"
 GOLD_COLUMN = "ttrl_gold"
+#: True on rows whose group is rewarded against gold (ttrl.labeled_fraction / labeled_column);
+#: the column exists only when some row is labelled.
+LABELLED_COLUMN = "ttrl_labelled"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class PreparedRow:
     prompt: list[dict[str, Any]]
     gold: str | None
     images: Any = None
+    #: Rewarded against gold (a few labels, ttrl.labeled_fraction / labeled_column).
+    labelled: bool = False
 
 
 def load_rows(dataset: str, source: str, options: Mapping[str, Any], where: str, field_prefix: str) -> list[dict]:
@@ -67,6 +72,36 @@ def prepare(rows: list[dict], task: Task, id_field: str, where: str, field_prefi
     return out
 
 
+def mark_labelled(
+    rows: list[PreparedRow],
+    raw: list[dict],
+    fraction: float,
+    column: str | None,
+    seed: int,
+    where: str,
+) -> list[PreparedRow]:
+    """Mark the questions whose groups are rewarded against gold: ``round(fraction * N)``
+    of them chosen by a ``random.Random(seed)`` sample of the row positions (the same rows
+    for the same data and seed, on every machine), plus rows whose ``column`` is true.
+    A marked row without a gold answer is a config error."""
+    import random
+
+    chosen = set(random.Random(seed).sample(range(len(rows)), round(fraction * len(rows)))) if fraction > 0 else set()
+    truthy = {True, "1", "true", "True", "yes", "y"}  # 1 == True
+    out = []
+    for i, (row, r) in enumerate(zip(rows, raw)):
+        flagged = column is not None and r.get(column) in truthy
+        if i in chosen or flagged:
+            if row.gold is None:
+                field_name = "ttrl.labeled_column" if flagged else "ttrl.labeled_fraction"
+                raise ConfigError(
+                    f"{where}: field {field_name!r}: question {row.id!r} is labelled but has no gold answer"
+                )
+            row = PreparedRow(id=row.id, prompt=row.prompt, gold=row.gold, images=row.images, labelled=True)
+        out.append(row)
+    return out
+
+
 def to_trl_dataset(rows: list[PreparedRow]) -> Any:
     """A ``datasets.Dataset`` with the columns TRL passes through to reward functions."""
     from datasets import Dataset
@@ -76,6 +111,8 @@ def to_trl_dataset(rows: list[PreparedRow]) -> Any:
         ID_COLUMN: [r.id for r in rows],
         GOLD_COLUMN: [r.gold if r.gold is not None else "" for r in rows],
     }
+    if any(r.labelled for r in rows):
+        cols[LABELLED_COLUMN] = [r.labelled for r in rows]
     if any(r.images is not None for r in rows):
         cols["images"] = [r.images for r in rows]
     if vision.has_images(cols["prompt"]):  # images inside the chat -> TRL's placeholders + images column (vision.py)

@@ -17,7 +17,14 @@ from typing import Any
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.engines.embedded import config as cfgmod
 from ttrl_kit.engines.embedded.config import RunConfig
-from ttrl_kit.engines.embedded.data import PreparedRow, check_prompt_lengths, load_rows, prepare, to_trl_dataset
+from ttrl_kit.engines.embedded.data import (
+    PreparedRow,
+    check_prompt_lengths,
+    load_rows,
+    mark_labelled,
+    prepare,
+    to_trl_dataset,
+)
 from ttrl_kit.engines.embedded.run_dir import RunDir
 from ttrl_kit.engines.embedded.summary import write_summary
 
@@ -40,8 +47,14 @@ def prepare_run(cfg: RunConfig) -> Prepared:
     scorer = build_scorer(cfg)
     check_engine_signals(cfg, scorer)
     d = cfg.data
-    rows = prepare(
-        load_rows(d.dataset, d.source, d.options, cfg.source, "data."), scorer.task, d.id_field, cfg.source, "data."
+    raw = load_rows(d.dataset, d.source, d.options, cfg.source, "data.")
+    rows = mark_labelled(
+        prepare(raw, scorer.task, d.id_field, cfg.source, "data."),
+        raw,
+        cfg.ttrl.labeled_fraction,
+        cfg.ttrl.labeled_column,
+        cfg.train.seed,
+        cfg.source,
     )
     if len(rows) < cfg.train.prompts_per_step:
         raise ConfigError(
@@ -93,9 +106,10 @@ def _eval(cfg: RunConfig, loaded: Any, scorer: Any, rows: list[PreparedRow], des
     from ttrl_kit.engines.embedded.evaluate import evaluate
 
     e, g = cfg.eval, cfg.generation
-    if getattr(scorer, "needs", ()):
+    if getattr(scorer, "needs", ()) or getattr(scorer, "batch", False):
         # avg@k / maj@k / pass@k read only the task's answers and classes, never the
-        # estimator: evaluate with an answers-only scorer so no signal is computed for it.
+        # estimator: evaluate with an answers-only scorer so no signal is computed for it
+        # and a batch estimator's running state (training's) is not advanced by eval groups.
         from ttrl_kit.core.estimators import MajorityVote
         from ttrl_kit.core.scoring import GroupScorer
 
@@ -289,6 +303,8 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         step = int(ckpt.name.split("-", 1)[1])
         dropped = rd.truncate_metrics(step) if main else 0
         spent_s = checkpoint_train_s(ckpt)
+        if p.scorer.load_state(ckpt):  # a stateful estimator resumes its running state too
+            log(f"estimator state: restored from {ckpt}")
         log(
             f"resuming from {ckpt} (step {step}; {dropped} metric lines after it dropped; "
             f"{spent_s / 60:.1f} min of training already spent)"

@@ -128,6 +128,7 @@ class GroupReward(TTRLReward):
         extra_votes: ExtraVotes | None = None,
         signals: Any = None,
         stats_sink: StatsSink | None = None,
+        labelled_column: str | None = None,
     ) -> None:
         if n_votes < n_train:
             raise ValueError(f"n_votes={n_votes} < n_train={n_train}")
@@ -142,5 +143,6 @@ class GroupReward(TTRLReward):
             extra_votes=extra_votes,
             signals=signals,
             stats_sink=stats_sink,
+            labelled_column=labelled_column,
         )
         self.n_train = n_train

@@ -36,7 +36,7 @@ from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.health import StepHealth, step_health
 from ttrl_kit.core.scoring import GroupScorer
 from ttrl_kit.engines.embedded.config import RunConfig
-from ttrl_kit.engines.embedded.data import GOLD_COLUMN, ID_COLUMN
+from ttrl_kit.engines.embedded.data import GOLD_COLUMN, ID_COLUMN, LABELLED_COLUMN
 from ttrl_kit.engines.embedded.lean_step import LeanGRPOTrainer
 from ttrl_kit.engines.embedded.rewards import ExtraVoteSampler, GroupReward, StepStats
 
@@ -106,8 +106,10 @@ class MetricsCallback(TrainerCallback):
         pending: list[StepStats],
         trim: bool,
         train_clock: Callable[[], float] | None = None,
+        scorer: GroupScorer | None = None,
     ) -> None:
         self.path = path
+        self.scorer = scorer  # a stateful estimator's running state is saved with each checkpoint
         self.trainer = trainer  # its generate_s: the generation part of the step-time split
         self.train_clock = train_clock  # whole-run training seconds, stored in each checkpoint
         self.pending = pending  # the reward function's stats sink appends here; drained per logged step
@@ -173,6 +175,10 @@ class MetricsCallback(TrainerCallback):
     def on_save(self, args, state, control, **kw):
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if ckpt.is_dir() and state.is_world_process_zero:
+            # a batch estimator's running state belongs to this checkpoint (rank 0 holds it,
+            # see ttrl_kit.trl); written before the marker, so a complete checkpoint has it
+            if self.scorer is not None:
+                self.scorer.save_state(ckpt)
             marker = {"step": state.global_step, "time": time.time()}
             if self.train_clock is not None:
                 marker["train_s"] = round(self.train_clock(), 3)
@@ -391,6 +397,7 @@ def build_trainer(
         extra_votes=extra,
         signals=capture,
         stats_sink=pending.append,
+        labelled_column=LABELLED_COLUMN if LABELLED_COLUMN in dataset.column_names else None,
     )
     from ttrl_kit.engines.embedded.memory import resolve_micro_batch
 
@@ -426,7 +433,7 @@ def build_trainer(
     # own either way, so the order is the same as passing them to the constructor).
     budget_cb = TimeBudgetCallback(cfg.train.max_minutes, spent_s=spent_s)
     metrics_cb = MetricsCallback(
-        metrics_path, trainer, pending, trim=cfg.train.malloc_trim, train_clock=budget_cb.elapsed
+        metrics_path, trainer, pending, trim=cfg.train.malloc_trim, train_clock=budget_cb.elapsed, scorer=scorer
     )
     callbacks: list[Any] = [metrics_cb, ProgressCallback(metrics_cb), budget_cb]
     from ttrl_kit.engines.embedded.selection import EarlyStopCallback, SnapshotCallback

@@ -65,6 +65,7 @@ upstream PR adds a filter inside it, say), the copy would silently skip the chan
 refuses instead.  tests/openrlhf/test_version_pin.py recomputes it from the installed source."""
 _MARK = "_ttrl_kit_hook"
 _EVAL_MARK = "_ttrl_kit_eval_at_start"
+_STATE_MARK = "_ttrl_kit_estimator_state"
 _REQUIRED = ("generate_samples", "_generate_vllm", "_dispatch_prompts_to_vllm", "_process_response_into_experience")
 
 
@@ -192,6 +193,9 @@ def install(module: Any, rewarder_factory: Callable[[], GroupRewarder] | None = 
         rewarder = getattr(self, "_ttrl_rewarder", None)
         if rewarder is None:
             rewarder = self._ttrl_rewarder = factory()
+            record = getattr(self, "_ttrl_state", None)  # from a resumed checkpoint, see install_estimator_state
+            if record is not None:
+                rewarder.scorer.load_state_record(record, f"OpenRLHF checkpoint client state {STATE_KEY!r}")
         return _generate_group_scored(
             self, module, rewarder, dataloader_iter, num_prompts, dynamic_filtering, generate_kwargs
         )
@@ -242,6 +246,58 @@ def install_eval_at_start(module: Any, config_factory: Callable[[], TTRLConfig] 
     base.restore_best_checkpoint_state = restore_best_checkpoint_state
     setattr(base, _EVAL_MARK, True)
     return True
+
+
+STATE_KEY = "ttrl_estimator_state"
+"""Key of a stateful estimator's running state in OpenRLHF's checkpoint ``client_states``."""
+
+
+def install_estimator_state(module: Any) -> bool:
+    """Patch ``module.BasePPOTrainer`` so a stateful estimator's running state survives a resume.
+
+    The group hook's rewarder (and its estimator) lives on the trainer's ``samples_generator``,
+    in the trainer's process.  OpenRLHF 0.11.2 saves ``client_states`` with each actor
+    checkpoint (``save_logs_and_checkpoints``) and hands them back on resume to
+    ``restore_best_checkpoint_state(init_checkpoint_states())``; the state rides along under
+    :data:`STATE_KEY` and is loaded into the rewarder when it is built.  So a crash resumes
+    the running average of the last checkpoint.  A no-op for stateless estimators.  Returns
+    False when already patched."""
+    base = module.BasePPOTrainer
+    if getattr(base, _STATE_MARK, False):
+        return False
+    original_save = base.save_logs_and_checkpoints
+    original_restore = base.restore_best_checkpoint_state
+
+    @functools.wraps(original_save)
+    def save_logs_and_checkpoints(self, global_step, logs_dict=None, client_states=None):
+        rewarder = getattr(getattr(self, "samples_generator", None), "_ttrl_rewarder", None)
+        record_of = getattr(getattr(rewarder, "scorer", None), "state_record", None)
+        record = record_of() if callable(record_of) else None
+        if record is not None:
+            client_states = {**(client_states or {}), STATE_KEY: record}
+        return original_save(self, global_step, logs_dict, client_states)
+
+    @functools.wraps(original_restore)
+    def restore_best_checkpoint_state(self, checkpoint_states):
+        out = original_restore(self, checkpoint_states)
+        record = (checkpoint_states or {}).get(STATE_KEY)
+        generator = getattr(self, "samples_generator", None)
+        if record is not None and generator is not None:
+            generator._ttrl_state = record
+        return out
+
+    base.save_logs_and_checkpoints = save_logs_and_checkpoints
+    base.restore_best_checkpoint_state = restore_best_checkpoint_state
+    setattr(base, _STATE_MARK, True)
+    return True
+
+
+def install_trainer_hooks(module: Any) -> bool:
+    """Everything patched into ``openrlhf.trainer.ppo_trainer``: eval at start and the
+    estimator state in checkpoints.  Returns False when both were already patched."""
+    a = install_eval_at_start(module)
+    b = install_estimator_state(module)
+    return a or b
 
 
 def _generate_group_scored(

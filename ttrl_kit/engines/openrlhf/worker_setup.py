@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ttrl_kit.engines.openrlhf import topk_capture
-from ttrl_kit.engines.openrlhf.patch import TARGET_MODULE, TRAINER_MODULE, install, install_eval_at_start
+from ttrl_kit.engines.openrlhf.patch import TARGET_MODULE, TRAINER_MODULE, install, install_trainer_hooks
 
 SETUP_HOOK = "ttrl_kit.engines.openrlhf.worker_setup.setup"
 
@@ -31,7 +31,7 @@ SETUP_HOOK = "ttrl_kit.engines.openrlhf.worker_setup.setup"
 #: module name -> the function that patches it right after its body ran
 PATCHES: dict[str, Callable[[Any], object]] = {
     TARGET_MODULE: install,
-    TRAINER_MODULE: install_eval_at_start,
+    TRAINER_MODULE: install_trainer_hooks,
     topk_capture.AGENT_MODULE: topk_capture.install,  # in the vLLM actors: keep vLLM's top-k log-probs
 }
 

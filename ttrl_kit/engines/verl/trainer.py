@@ -13,6 +13,7 @@ that builds this trainer, the way verl's recipes (e.g. DAPO) bring their own tra
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import ray
@@ -22,7 +23,35 @@ from verl.trainer.ppo.ray_trainer import RayPPOTrainer
 
 
 class TTRLRayPPOTrainer(RayPPOTrainer):
-    """``RayPPOTrainer`` that logs the agent-loop manager's TTRL metrics with each step."""
+    """``RayPPOTrainer`` that logs the agent-loop manager's TTRL metrics with each step, and
+    saves / restores a stateful estimator's running state (e.g. the aligned vote's running
+    class frequencies) with verl's checkpoints: ``global_step_N/ttrl_estimator_state.json``,
+    written before verl's own files so ``latest_checkpointed_iteration.txt`` never points at
+    a checkpoint without it."""
+
+    def _scorer(self) -> Any:
+        return getattr(getattr(self, "async_rollout_manager", None), "scorer", None)
+
+    def _step_folder(self) -> str:
+        return os.path.join(self.config.trainer.default_local_dir, f"global_step_{self.global_steps}")
+
+    def _save_checkpoint(self) -> None:
+        scorer = self._scorer()
+        if scorer is not None and scorer.state_record() is not None:
+            folder = self._step_folder()
+            os.makedirs(folder, exist_ok=True)
+            scorer.save_state(folder)
+        super()._save_checkpoint()
+
+    def _load_checkpoint(self) -> Any:
+        out = super()._load_checkpoint()
+        scorer = self._scorer()
+        if scorer is not None and self.global_steps:
+            t = self.config.trainer
+            folder = t.resume_from_path if t.resume_mode == "resume_path" else self._step_folder()
+            if scorer.load_state(os.path.abspath(folder)):
+                print(f"ttrl-kit: estimator state restored from {folder}")
+        return out
 
     def _update_actor(self, batch: DataProto) -> DataProto:
         output = super()._update_actor(batch)
