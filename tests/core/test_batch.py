@@ -303,3 +303,11 @@ def test_bench_scores_a_batch_estimator_as_one_batch():
     assert cells["aligned"].metrics["estimate_us_per_group"] is not None
     aligned, plain = (share([g["label"] for g in cells[k].groups]) for k in ("aligned", "majority"))
     assert aligned <= plain - 0.1
+
+
+@pytest.mark.parametrize("prior", ["a:1," * 20000, "x" * 100_000, "a:" + "9" * 100_000 + "x,b:1"])
+def test_a_huge_prior_gives_a_short_one_line_error(prior):
+    with pytest.raises(ConfigError) as e:
+        parse_prior(prior)
+    message = str(e.value)
+    assert "\n" not in message and len(message) < 400

@@ -53,7 +53,7 @@ from typing import Any
 from ttrl_kit.core.errors import ConfigError
 from ttrl_kit.core.estimators import ABSTAIN_LABEL, VoteOptions, _vote, _VotingEstimator, build_options
 from ttrl_kit.core.records import AnswerClasses, Estimate, Signals
-from ttrl_kit.core.schema import setting
+from ttrl_kit.core.schema import setting, short_repr
 
 
 def parse_prior(value: Any) -> tuple[tuple[str, float], ...] | None:
@@ -65,18 +65,22 @@ def parse_prior(value: Any) -> tuple[tuple[str, float], ...] | None:
         for part in value.split(","):
             label, sep, weight = part.rpartition(":")
             if not sep or not label.strip():
-                raise ConfigError(f"option prior: expected 'uniform' or 'label:weight,...', got {value!r}")
+                raise ConfigError(f"option prior: expected 'uniform' or 'label:weight,...', got {short_repr(value)}")
             try:
                 pairs.append((label.strip(), float(weight)))
             except ValueError:
-                raise ConfigError(f"option prior: weight {weight!r} of {label.strip()!r} is not a number") from None
+                raise ConfigError(
+                    f"option prior: weight {short_repr(weight)} of {short_repr(label.strip())} is not a number"
+                ) from None
     elif isinstance(value, Mapping):
         pairs = [(str(k), v) for k, v in value.items()]
     else:
-        raise ConfigError(f"option prior: expected 'uniform' or a mapping label -> weight, got {value!r}")
+        raise ConfigError(f"option prior: expected 'uniform' or a mapping label -> weight, got {short_repr(value)}")
     for label, w in pairs:
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not w > 0 or w == float("inf"):
-            raise ConfigError(f"option prior: weight of {label!r} must be a positive number, got {w!r}")
+            raise ConfigError(
+                f"option prior: weight of {short_repr(label)} must be a positive number, got {short_repr(w)}"
+            )
     if len(pairs) < 2 or len({k for k, _ in pairs}) != len(pairs):
         raise ConfigError("option prior: name at least two distinct labels")
     total = float(sum(w for _, w in pairs))

@@ -218,7 +218,7 @@ def _value(hint: Any, value: Any, meta: Mapping[str, Any], ctx: _Ctx, path: str)
     try:
         value = _convert(hint, value, ctx, path)
     except _Mismatch as exc:
-        raise ctx.err(path, f"expected {exc}, got {_short(value)}") from None
+        raise ctx.err(path, f"expected {exc}, got {short_repr(value)}") from None
     _check(value, meta, ctx, path)
     return value
 
@@ -283,7 +283,7 @@ def _convert(hint: Any, value: Any, ctx: _Ctx, path: str) -> Any:
             try:
                 out.append(_convert(args[0], item, ctx, f"{path}[{i}]"))
             except _Mismatch as exc:
-                raise ctx.err(f"{path}[{i}]", f"expected {exc}, got {_short(item)}") from None
+                raise ctx.err(f"{path}[{i}]", f"expected {exc}, got {short_repr(item)}") from None
         return tuple(out)
     return value
 
@@ -299,7 +299,7 @@ def _check(value: Any, meta: Mapping[str, Any], ctx: _Ctx, path: str) -> None:
         raise ctx.err(path, _required(meta))
     choices = meta.get("choices")
     if choices is not None and value not in choices:
-        raise ctx.err(path, f"expected {_choices(choices)}, got {_short(value)}")
+        raise ctx.err(path, f"expected {_choices(choices)}, got {short_repr(value)}")
     ge, gt, le, lt = (meta.get(k) for k in ("ge", "gt", "le", "lt"))
     if not isinstance(value, (int, float)) or isinstance(value, bool) or (ge, gt, le, lt) == (None,) * 4:
         return
@@ -331,7 +331,9 @@ def _choices(choices: tuple[Any, ...]) -> str:
     return "one of " + ", ".join(names)
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
+    """A value as an error message may quote it: repr, at most 80 characters (values come from users
+    and model output, and an error must stay one short line)."""
     text = repr(value)
     return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
 
