@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+import yaml
 
 from ttrl_kit.engines.embedded.config import from_mapping
 from ttrl_kit.engines.embedded.engine import train
@@ -77,3 +78,25 @@ def test_stop_disabled_runs_to_max_steps_and_still_picks(smoke_dict, tmp_path, c
     # window 2: checkpoint c is scored on steps c..c+1, so checkpoints 1..4 are scored, 5 is not
     assert sorted(int(s) for s in summary["pick"]["scores"]) == [1, 2, 3, 4]
     assert "the stop rule did not fire" in (run / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_resume_after_the_stop_step_trains_no_further(smoke_dict, tmp_path, cache, test_registry):
+    """Killed after the stop step's checkpoint but before the evaluations: --resume reloads
+    that checkpoint, trains 0 steps, and reports the same stop as the uninterrupted run."""
+    run, _, metrics = _run(smoke_dict, tmp_path, "gold", GOLD, consensus=0.2)
+    first = json.loads((run / "run.json").read_text())["stopped_by_rule"]
+    assert first["step"] == 2
+    # what a kill between the stop and the end of the evaluations leaves behind
+    for name in ("summary.json", "summary.md", "selection.json"):
+        (run / name).unlink()
+    d = copy.deepcopy(json.loads((run / "run.json").read_text()))
+    d["status"] = "running"
+    (run / "run.json").write_text(json.dumps(d))
+    cfg = from_mapping(yaml.safe_load((run / "config.yaml").read_text()), "config.yaml")
+    summary = train(cfg, run, resume=True, log=lambda m: None)
+    after = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in after] == [m["step"] for m in metrics] == [1, 2]
+    rj = json.loads((run / "run.json").read_text())
+    assert rj["global_step"] == 2 and rj["stopped_by_rule"] == first
+    assert rj["status"] == "complete" and summary["checkpoints"]["test"]["last"]["step"] == 2

@@ -313,10 +313,20 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         rd.truncate_metrics(0)
         log("no complete checkpoint yet: training starts from step 0")
 
+    from ttrl_kit.core.early_stop import first_stop
     from ttrl_kit.engines.embedded.selection import history_from_metrics, stop_rule
 
+    rule = stop_rule(cfg, len(p.train_rows))
+    history = history_from_metrics(rd.read_metrics()) if ckpt is not None else None
+    stopped = first_stop(history, rule) if history and rule is not None else None
+    train_cfg = cfg
+    if stopped is not None and ckpt is not None and stopped.step <= step:
+        # killed after the stop step's checkpoint but before the evaluations: the rule already
+        # fired, so the trainer only reloads that checkpoint (0 steps) instead of training on
+        train_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=step))
+        log(f"the stop rule had fired after step {stopped.step}: no further training")
     trainer, _reward, budget = build_trainer(
-        cfg,
+        train_cfg,
         loaded,
         to_trl_dataset(p.train_rows),
         p.scorer,
@@ -324,8 +334,8 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
         rd.metrics,
         spent_s=spent_s,
         longest_prompt=longest,
-        stop_rule=stop_rule(cfg, len(p.train_rows)),
-        history=history_from_metrics(rd.read_metrics()) if ckpt is not None else None,
+        stop_rule=rule,
+        history=history,
         snapshots=rd.snapshots if cfg.stop.pick else None,
     )
     log(f"micro-batch size: {trainer.micro_batch.describe()} (train.micro_batch_size={cfg.train.micro_batch_size!r})")
@@ -338,6 +348,8 @@ def train(cfg: RunConfig, run_path: str | Path, *, resume: bool = False, log=pri
     if not main:
         return {}  # rank 0 evaluates the trained model and writes the summary
     decision = trainer.early_stop.decision if trainer.early_stop is not None else None
+    if decision is None and stopped is not None and stopped.step <= global_step:
+        decision = stopped  # fired before the resume (see above)
     if decision is not None:
         log(
             f"early stop after step {decision.step}: {decision.reason} (window means: zero-variance share "
