@@ -258,6 +258,9 @@ def test_label_accuracy_reported_for_both_parts():
     assert s["gold_reward_share"] == pytest.approx(2 / 3)
     assert s["label_accuracy_gold_rewarded"] == 0.5  # the vote was wrong on q0, right on q2
     assert s["label_accuracy_vote_rewarded"] == 0.0
+    # reward_mean is what was trained on (gold where labelled); vote_reward_mean the vote's
+    assert s["reward_mean"] == pytest.approx((1 / 4 + 3 / 4 + 2 / 3) / 3)
+    assert s["vote_reward_mean"] == pytest.approx((3 / 4 + 3 / 4 + 2 / 3) / 3)
     assert "gold_reward_share" not in summarise(GroupScorer.from_names("math", "majority").score_batch(MATH[1:2]))
 
 

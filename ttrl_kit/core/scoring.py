@@ -305,7 +305,9 @@ def summarise(results: Sequence[GroupResult]) -> dict[str, float]:
     (share of groups whose trained rewards are all equal: GRPO learns nothing from them)
     and, over the groups with a gold label, ``label_accuracy`` / ``reward_accuracy``
     (absent for an estimator that never labels, stat ``label_free``), ``avg_at_k``,
-    ``maj_at_k``, ``pass_at_k`` (see :class:`GroupGold`) and ``labelled_groups``."""
+    ``maj_at_k``, ``pass_at_k`` (see :class:`GroupGold`) and ``labelled_groups``.  When some
+    groups were rewarded against gold (a few labels), ``reward_mean`` is the mean of the
+    rewards actually trained on and ``vote_reward_mean`` the estimator's own."""
     out: dict[str, float] = {"groups": float(len(results))}
     if not results:
         return out
@@ -329,6 +331,11 @@ def summarise(results: Sequence[GroupResult]) -> dict[str, float]:
     gold_rewarded = [r for r in results if r.gold_rewards is not None]
     if gold_rewarded:  # a few labels: the estimator's label accuracy on each part, side by side
         out["gold_reward_share"] = len(gold_rewarded) / len(results)
+        if "reward_mean" in out:  # the rewards trained on, not the vote's where gold replaced them
+            out["vote_reward_mean"] = out["reward_mean"]
+            out["reward_mean"] = sum(sum(r.rewards) / len(r.rewards) if r.rewards else 0.0 for r in results) / len(
+                results
+            )
         out["label_accuracy_gold_rewarded"] = metrics.label_accuracy(r.label_correct for r in gold_rewarded)
         rest = [r for r in labelled if r.gold_rewards is None]
         if rest:
