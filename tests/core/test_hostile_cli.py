@@ -202,6 +202,27 @@ def test_system_exit_in_plugins_is_isolated_in_process(exiting_site):
     assert GroupScorer(reg.task("math"), reg.estimator("majority")).score(["1", "1", "2"]).label == "1"
 
 
+def test_the_one_gold_grader_survives_a_plugin_that_exits(exiting_site, monkeypatch):
+    """``core.task.grade`` is what ``ttrl-kit grade``, OpenRLHF's eval reward and verl's
+    validation reward call: a plugin's SystemExit in extraction or comparison is a wrong
+    answer there, never an exception inside an engine's reward loop."""
+    from ttrl_kit.core.task import grade
+    from ttrl_kit.engines.openrlhf import ttrl_reward_func
+
+    task = PluginRegistry().task("exits_key")
+    task.is_correct = lambda answer, gold: sys.exit(9)  # type: ignore[method-assign]
+    assert grade(task, "boom", "1") is False  # extract_answer exits
+    assert grade(task, "1", "1") is False  # is_correct exits
+    monkeypatch.setattr(ttrl_reward_func, "_task", task)
+    assert ttrl_reward_func.gold_reward("q boom", "q ", "1") == 0.0
+    assert ttrl_reward_func.gold_reward("q 1", "q ", "1") == 0.0
+    from ttrl_kit.core.plugins import get_registry
+
+    math = get_registry().task("math")
+    monkeypatch.setattr(ttrl_reward_func, "_task", math)
+    assert ttrl_reward_func.gold_reward(r"q \boxed{4}", "q ", "4") == 1.0
+
+
 def test_plugins_command_lists_a_plugin_that_exits_on_import(exiting_site, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(exiting_site), os.environ.get("PYTHONPATH", "")]))
     r = subprocess.run(CLI + ["plugins"], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)

@@ -38,11 +38,19 @@ class Task(Protocol):
 
 
 def grade(task: Task, prediction: str, gold: str) -> bool:
-    """Grade a prediction that may be a full response or a bare answer.
+    """Grade a prediction that may be a full response or a bare answer: the one per-sample
+    gold grader (``ttrl-kit grade``, OpenRLHF's eval reward, verl's validation reward).
 
-    Extraction runs first so that ``grade`` and voting read answers the same way.
+    Extraction runs first so that ``grade`` and voting read answers the same way.  Model
+    output is untrusted and a plugin may fail in any way (even ``sys.exit``): a failure is a
+    wrong answer, never an exception inside an engine's reward loop.
     """
-    return bool(task.is_correct(task.extract_answer(prediction), gold))
+    try:
+        return bool(task.is_correct(task.extract_answer(prediction), gold))
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        return False
 
 
 class KeyedTask:

@@ -19,6 +19,8 @@ import logging
 import threading
 from typing import Any
 
+from ttrl_kit.core.task import grade
+
 log = logging.getLogger("ttrl_kit.openrlhf.reward_func")
 _lock = threading.Lock()
 _task: Any = None
@@ -48,13 +50,10 @@ def gold_reward(query: str, prompt: str, label: Any) -> float:
         return 0.0
     try:
         task = _get_task()
-        answer = task.extract_answer(response_of(query, prompt))
-        if not isinstance(answer, str) or not answer.strip():
-            return 0.0
-        return 1.0 if task.is_correct(answer, str(label)) else 0.0
     except Exception:  # never let OpenRLHF swallow it silently: log, then score 0
-        log.exception("ttrl-kit reward_func: grading failed; reward 0.0")
+        log.exception("ttrl-kit reward_func: the task could not be built; reward 0.0")
         return 0.0
+    return 1.0 if grade(task, response_of(query, prompt), str(label)) else 0.0  # grade never raises
 
 
 def reward_func(queries: list[str], prompts: list[str], labels: list[str], **kwargs: Any) -> dict:

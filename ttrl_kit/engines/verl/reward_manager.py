@@ -25,6 +25,7 @@ from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
 from ttrl_kit.core.scoring import GroupScorer
+from ttrl_kit.core.task import grade
 from ttrl_kit.engines.verl.group_reward import decode_responses, gold_of
 from ttrl_kit.engines.verl.settings import build_scorer, settings_from_config
 
@@ -43,8 +44,7 @@ class TTRLGoldRewardManager(RewardManagerBase):
     def grade(self, response: str, gold: str | None) -> float:
         if gold is None:
             return 0.0
-        correct = self.scorer.score([response], gold=gold).sample_correct or (False,)
-        return 1.0 if correct[0] else 0.0
+        return 1.0 if grade(self.scorer.task, response, gold) else 0.0  # grade never raises
 
     async def run_single(self, data: DataProto) -> dict:
         data = data[-1:]  # multi-turn outputs: the last sequence carries the answer, as verl's managers do
