@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ttrl_math.spans import brace_map
+
 _FIX_DOUBLE = re.compile(
     r"(?<!\\)\\\\(?=(?:d?t?c?frac|sqrt|left|right|le|ge|leq|geq|lt|gt|neq|ne|text|textbf|mathrm|"
     r"boxed|pi|cdot|times|infty|in|cup|cap|pm|mp|circ|approx|sin|cos|tan|log|ln|begin|end|"
@@ -76,7 +78,7 @@ def strip_wrappers(s: str) -> str:
                 break
         m = re.match(r"\\(?:boxed|fbox)\s*\{", t)
         if m:
-            close = _matching_brace(t, m.end() - 1)
+            close = brace_map(t).get(m.end() - 1, -1)
             if close == len(t) - 1:
                 t = t[m.end() : -1].strip()
             elif close < 0:
@@ -85,26 +87,6 @@ def strip_wrappers(s: str) -> str:
             break
         s = t
     return s
-
-
-def _matching_brace(s: str, i: int) -> int:
-    """Index of the ``}`` matching ``s[i] == '{'`` (escaped braces ignored), or -1."""
-    depth = 0
-    j = i
-    n = len(s)
-    while j < n:
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    return -1
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,8 +84,9 @@ def has_math(text: str) -> bool:
     return bool(math_spans(text, limit=1))
 
 
-def _brace_map(text: str) -> dict[int, int]:
-    """Position of the matching ``}`` for every ``{`` (escaped braces ignored), one pass."""
+def brace_map(text: str) -> dict[int, int]:
+    """Position of the matching ``}`` for every ``{`` (escaped braces ignored), one pass: the
+    plugin's one brace scanner (extraction's boxes here, normalise's outer box strip)."""
     stack: list[int] = []
     out: dict[int, int] = {}
     j = 0
@@ -108,7 +109,7 @@ def boxed_spans(text: str) -> list[tuple[int, int, str]]:
     out: list[tuple[int, int, str]] = []
     if "\\boxed" not in text and "\\fbox" not in text:
         return out
-    braces = _brace_map(text)
+    braces = brace_map(text)
     pos = 0
     while True:
         m = _BOX.search(text, pos)
