@@ -78,6 +78,11 @@ def test_stop_disabled_runs_to_max_steps_and_still_picks(smoke_dict, tmp_path, c
     # window 2: checkpoint c is scored on steps c..c+1, so checkpoints 1..4 are scored, 5 is not
     assert sorted(int(s) for s in summary["pick"]["scores"]) == [1, 2, 3, 4]
     assert "the stop rule did not fire" in (run / "summary.md").read_text()
+    # each evaluated snapshot is that step's model, not the last one (a plain deepcopy of the
+    # trained model ran the last weights: every snapshot row read like the last checkpoint)
+    after = (run / "eval_after_questions.jsonl").read_text()
+    steps = sorted(run.glob("eval_step-*_questions.jsonl"))
+    assert steps and any(f.read_text() != after for f in steps)  # neighbours may sample alike
 
 
 @pytest.mark.slow

@@ -81,9 +81,9 @@ def evaluate(
     if dtype == "bf16":
         # A bf16 copy generates faster than autocast over fp32 weights (which re-casts every
         # weight at every decode step); evaluation never needs the fp32 master weights.
-        import copy
+        from ttrl_kit.engines.embedded.models import independent_copy
 
-        model = copy.deepcopy(model).to(torch.bfloat16)
+        model = independent_copy(model).to(torch.bfloat16)  # not copy.deepcopy (see independent_copy)
         dtype = "bf16-weights"
     torch.manual_seed(seed)
     t0 = time.perf_counter()

@@ -19,7 +19,6 @@ random numbers that pick from it differ.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
@@ -90,7 +89,10 @@ class GenerationCopy:
         if all(p.dtype == self.dtype for p in policy.parameters()):
             return policy  # already in the sampling dtype (e.g. train.bf16_weights): nothing to copy
         if self.model is None:
-            self.model = copy.deepcopy(policy).to(self.dtype).eval()
+            from ttrl_kit.engines.embedded.models import independent_copy
+
+            # not copy.deepcopy: that keeps accelerate's forward wrapper, which runs the policy
+            self.model = independent_copy(policy).to(self.dtype).eval()
             # a wrapper patched onto the policy instance (e.g. signals.SignalCapture routing
             # ``generate`` while the copy is made) must not be inherited: it would call the policy
             self.model.__dict__.pop("generate", None)

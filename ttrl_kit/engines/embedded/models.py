@@ -53,6 +53,24 @@ class LoadedModel:
     source: str
 
 
+def independent_copy(model: Any) -> Any:
+    """A deep copy of ``model`` whose forward runs the copy's own weights.
+
+    Why this exists: trainers patch ``forward`` on the model instance.  TRL's GRPOTrainer
+    (``add_fused_lm_head``) installs a forward whose closure holds the ORIGINAL module's bound
+    forward, and accelerate's mixed precision wraps that again.  ``copy.deepcopy`` keeps the
+    closure, so a plain copy of a trained model silently runs the original's weights: every
+    snapshot evaluated after training measured the last model, and the bf16 sampling copy ran
+    the fp32 policy under autocast.  The copy drops every instance-level ``forward`` (it falls
+    back to the class's, bound to the copy); callers that want autocast apply their own."""
+    import copy
+
+    out = copy.deepcopy(model)
+    out.__dict__.pop("_original_forward", None)  # accelerate's saved inner forward
+    out.__dict__.pop("forward", None)
+    return out
+
+
 def cache_dir() -> Path:
     """Where converted/built models live; ``TTRL_KIT_CACHE`` overrides the default."""
     root = os.environ.get("TTRL_KIT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ttrl-kit")

@@ -103,12 +103,12 @@ def save_snapshot(model: Any, directory: Path, step: int, dtype: str) -> Path:
 
 def load_snapshot(model: Any, directory: Path, step: int) -> Any:
     """A copy of ``model`` with the snapshot's weights (cast to the model's dtype)."""
-    import copy
-
     from safetensors.torch import load_file
 
+    from ttrl_kit.engines.embedded.models import independent_copy
+
     tensors = load_file(str(snapshot_path(directory, step)))
-    m = copy.deepcopy(model)
+    m = independent_copy(model)  # a plain deepcopy of a trained model runs the trained weights
     params = dict(m.named_parameters())
     unknown = sorted(set(tensors) - set(params))
     if unknown:
