@@ -6,6 +6,7 @@ import copy
 import subprocess
 
 import pytest
+import yaml
 
 from ttrl_kit import ConfigError
 from ttrl_kit.engines.embedded.config import from_mapping, load_config
@@ -180,3 +181,46 @@ def test_busy_cores_reads_proc_stat_deltas(tmp_path, monkeypatch):
     real = config.busy_cores(interval=0.1)
     if os.path.exists("/proc/stat"):
         assert real is not None and 0.0 <= real <= (os.cpu_count() or 1) + 0.5
+
+
+def test_eval_targets_are_checked_field_by_field():
+    from ttrl_kit.engines.embedded.config import from_mapping
+
+    d = yaml.safe_load((REPO / "configs" / "demo" / "ttrl_add1.yaml").read_text())
+    assert from_mapping(d, "demo.yaml").eval.targets == {"test": {"avg_at_k": 0.95}, "heldout": {"avg_at_k": 0.9}}
+    for bad, message in [
+        ({"tset": {}}, "field 'eval.targets.tset': unknown split; known: test, heldout"),
+        ({"test": {"avg": 1}}, "field 'eval.targets.test.avg': unknown metric"),
+        ({"test": {"avg_at_k": 2}}, "field 'eval.targets.test.avg_at_k': expected a number in [0, 1], got 2"),
+        ({"test": {"avg_at_k": True}}, "expected a number in [0, 1], got True"),
+        ([1], "field 'eval.targets': expected a mapping"),
+    ]:
+        d["eval"]["targets"] = bad
+        with pytest.raises(ConfigError) as e:
+            from_mapping(d, "demo.yaml")
+        assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_target_checks_report_met_or_missed_by_how_much(tmp_path):
+    from ttrl_kit.engines.embedded.config import from_mapping
+    from ttrl_kit.engines.embedded.run_dir import RunDir
+    from ttrl_kit.engines.embedded.summary import _targets_markdown, target_checks
+
+    d = yaml.safe_load((REPO / "configs" / "demo" / "ttrl_add1.yaml").read_text())
+    cfg = from_mapping(d, "demo.yaml")
+    row = lambda step, avg, pas, none: {"step": step, "avg@k": avg, "maj@16": 0.9, "pass@16": pas,  # noqa: E731
+                                        "no_correct": none, "n_questions": 24}
+    checkpoints = {
+        "test": {"base": row(0, 0.38, 0.958, 1), "last": row(11, 0.93, 0.917, 2), "pick": row(10, 0.91, 0.958, 1)},
+        "heldout": {"base": row(0, 0.39, 1.0, 0), "last": row(11, 0.95, 1.0, 0), "pick": row(10, 0.92, 1.0, 0)},
+    }
+    t = target_checks(RunDir(tmp_path), cfg, checkpoints)
+    assert t["result"] == "label-free pick" and t["step"] == 10  # the pick, not the (better) last
+    by = {(c["split"], c["check"].split(" ")[0]): c for c in t["checks"]}
+    assert by[("test", "avg@16")]["met"] is False and by[("test", "avg@16")]["missed_by"] == pytest.approx(0.04)
+    assert by[("test", "pass@16")]["met"] is True  # equal to the base is not below it
+    assert by[("test", "no")]["met"] is False and by[("test", "no")]["missed_by"] == 1
+    assert all(c["met"] for c in t["checks"] if c["split"] == "heldout")
+    md = "\n".join(_targets_markdown({"targets": t}))
+    assert "| trained questions | avg@16 >= 0.95 | 0.910 | **missed** by 0.040 |" in md
+    assert "**missed**: 1 question(s)" in md

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ttrl_kit.core.errors import ConfigError
-from ttrl_kit.core.schema import FieldError, build, setting
+from ttrl_kit.core.schema import FieldError, build, setting, short_repr
 
 _HELDOUT_KEYS = ("dataset", "source", "options", "id_field")
 
@@ -263,6 +263,34 @@ class StopSection:
     )
 
 
+TARGET_SPLITS = ("test", "heldout")
+TARGET_METRICS = ("avg_at_k", "maj_at_k", "pass_at_k")
+
+
+def _targets(value: Any) -> Any:
+    """``eval.targets``: ``{split: {metric: minimum}}`` with split ``test`` (the trained
+    questions) or ``heldout`` and metric ``avg_at_k`` / ``maj_at_k`` / ``pass_at_k`` in [0, 1]."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise FieldError("", f"expected a mapping {{split: {{metric: minimum}}}}, got {short_repr(value)}")
+    out: dict[str, dict[str, float]] = {}
+    for split, metrics in value.items():
+        if split not in TARGET_SPLITS:
+            raise FieldError(str(split)[:80], f"unknown split; known: {', '.join(TARGET_SPLITS)}")
+        if not isinstance(metrics, Mapping):
+            raise FieldError(split, f"expected a mapping {{metric: minimum}}, got {short_repr(metrics)}")
+        out[split] = {}
+        for metric, minimum in metrics.items():
+            if metric not in TARGET_METRICS:
+                raise FieldError(f"{split}.{str(metric)[:80]}", f"unknown metric; known: {', '.join(TARGET_METRICS)}")
+            ok = isinstance(minimum, (int, float)) and not isinstance(minimum, bool) and 0 <= minimum <= 1
+            if not ok:
+                raise FieldError(f"{split}.{metric}", f"expected a number in [0, 1], got {short_repr(minimum)}")
+            out[split][metric] = float(minimum)
+    return out
+
+
 @dataclass(frozen=True)
 class EvalSection:
     k: int = setting(16, help="Samples per question for avg@k / maj@k / pass@k.", ge=1)
@@ -280,6 +308,15 @@ class EvalSection:
         "eval settings (a ``ttrl-kit eval --output`` directory, or another run directory) instead of sampling "
         "them again.  Runs that compare estimators on one model and task then share one baseline; settings "
         "that differ are refused, naming the field.",
+    )
+    targets: dict = setting(
+        help="Reporting only: minimum avg_at_k / maj_at_k / pass_at_k per split (``test`` = the trained "
+        "questions, ``heldout`` = unseen ones), e.g. {test: {avg_at_k: 0.95}}.  summary.md says for the run's "
+        "result (the label-free pick, else the last checkpoint) whether each is met or by how much it is "
+        "missed, beside two checks it always makes: pass@k not below the base model's, and no question "
+        "locked onto a wrong answer (none of its k samples correct).  Gold never decides anything here.",
+        default_factory=dict,
+        parse=_targets,
     )
     checkpoints: int = setting(
         0,

@@ -83,6 +83,9 @@ def write_summary(rd: RunDir, cfg: RunConfig) -> dict[str, Any]:
     if sel is not None:
         summary["pick"] = {key: sel[key] for key in ("pick", "window", "picked_model", "scores")}
         summary["checkpoints"] = checkpoint_rows(rd, k)
+    targets = target_checks(rd, cfg, summary.get("checkpoints") or {})
+    if targets:
+        summary["targets"] = targets
     rd.write_json(rd.path / "summary.json", summary)
     plots = []
     p = plot_training(rows, rd.plots / "training.png")
@@ -106,6 +109,57 @@ def write_summary(rd: RunDir, cfg: RunConfig) -> dict[str, Any]:
                 plots.append(p)
     rd.write_atomic(rd.path / "summary.md", summary_markdown(summary, cfg, plots, rd))
     return summary
+
+
+_METRIC_KEYS = {"avg_at_k": "avg@k", "maj_at_k": "maj@{k}", "pass_at_k": "pass@{k}"}
+
+
+def target_checks(rd: RunDir, cfg: RunConfig, checkpoints: dict[str, Any]) -> dict[str, Any]:
+    """``eval.targets`` and the two checks always made, on the run's result: the label-free
+    pick when there is one, else the model after training.  Reporting only (gold decides
+    nothing): each check says whether it is met and, if not, by how much it is missed."""
+    from ttrl_kit.engines.embedded.selection import _eval_rows
+
+    k = cfg.eval.k
+    if checkpoints:
+        result = {split: t.get("pick") or t.get("last") for split, t in checkpoints.items()}
+        base = {split: t.get("base") for split, t in checkpoints.items()}
+        which = "label-free pick"
+    elif rd.eval_file("after").is_file():
+        result = dict(_eval_rows(rd, "after", k))
+        base = dict(_eval_rows(rd, "before", k)) if rd.eval_file("before").is_file() else {}
+        which = "after training"
+    else:
+        return {}
+    checks: list[dict[str, Any]] = []
+    for split, row in result.items():
+        if not row:
+            continue
+        for metric, minimum in sorted(cfg.eval.targets.get(split, {}).items()):
+            value = row[_METRIC_KEYS[metric].format(k=k)]
+            checks.append(_check(split, f"{metric.split('_')[0]}@{k} >= {minimum:g}", value, minimum))
+        b = base.get(split)
+        if b:
+            key = f"pass@{k}"
+            checks.append(_check(split, f"{key} not below the base model's ({b[key]:.3f})", row[key], b[key]))
+        if row.get("no_correct") is not None:
+            n = row["no_correct"]
+            checks.append(
+                {
+                    "split": split,
+                    "check": "no question locked onto a wrong answer (no correct sample)",
+                    "value": n,
+                    "met": n == 0,
+                    "missed_by": n,
+                }
+            )
+    step = next((r["step"] for r in result.values() if r and "step" in r), None)
+    return {"result": which, "step": step, "checks": checks}
+
+
+def _check(split: str, name: str, value: float, minimum: float) -> dict[str, Any]:
+    met = value >= minimum - 1e-9
+    return {"split": split, "check": name, "value": value, "met": met, "missed_by": 0.0 if met else minimum - value}
 
 
 def _fmt(v: Any) -> str:
@@ -137,6 +191,7 @@ def summary_markdown(s: dict[str, Any], cfg: RunConfig, plots: list[Path], rd: R
             lines += ["", f"Target (pass@1 after >= base maj@{k}): **{'met' if ok else 'not met'}**."]
         lines.append("")
     lines += _checkpoint_markdown(s, k)
+    lines += _targets_markdown(s)
     t = s.get("training")
     if t:
         lines += [
@@ -195,4 +250,28 @@ def _checkpoint_markdown(s: dict[str, Any], k: int) -> list[str]:
                     f"| {_fmt(r['no_correct'])} of {r['n_questions']} |"
                 )
         lines.append("")
+    return lines
+
+
+def _targets_markdown(s: dict[str, Any]) -> list[str]:
+    t = s.get("targets")
+    if not t or not t["checks"]:
+        return []
+    at = f"{t['result']}, checkpoint {t['step']}" if t.get("step") is not None else t["result"]
+    lines = [
+        f"## targets (reporting only), on the run's result: {at}",
+        "",
+        "| questions | check | result | met |",
+        "|---|---|---|---|",
+    ]
+    for c in t["checks"]:
+        if c["met"]:
+            verdict = "**met**"
+        elif isinstance(c["value"], int):
+            verdict = f"**missed**: {c['missed_by']} question(s)"
+        else:
+            verdict = f"**missed** by {c['missed_by']:.3f}"
+        title = SPLIT_TITLES.get(c["split"], c["split"]).split(" (")[0]
+        lines.append(f"| {title} | {c['check']} | {_fmt(c['value'])} | {verdict} |")
+    lines.append("")
     return lines
