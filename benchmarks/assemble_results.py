@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["demo", "math", "text_cls", "multimodal", "bench", "hostile", "signals"]
+ORDER = ["demo", "math", "text_cls", "labels", "multimodal", "bench", "hostile", "signals"]
 HEADER = """# Benchmark results
 
 Measured numbers only; each section names its command, machine and date. All runs were on
