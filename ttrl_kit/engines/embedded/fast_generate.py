@@ -91,11 +91,8 @@ class GenerationCopy:
         if self.model is None:
             from ttrl_kit.engines.embedded.models import independent_copy
 
-            # not copy.deepcopy: that keeps accelerate's forward wrapper, which runs the policy
+            # not copy.deepcopy: instance-level forward/generate patches would run the policy
             self.model = independent_copy(policy).to(self.dtype).eval()
-            # a wrapper patched onto the policy instance (e.g. signals.SignalCapture routing
-            # ``generate`` while the copy is made) must not be inherited: it would call the policy
-            self.model.__dict__.pop("generate", None)
             for p in self.model.parameters():
                 p.requires_grad_(False)
         elif version != self.version:

@@ -61,13 +61,15 @@ def independent_copy(model: Any) -> Any:
     forward, and accelerate's mixed precision wraps that again.  ``copy.deepcopy`` keeps the
     closure, so a plain copy of a trained model silently runs the original's weights: every
     snapshot evaluated after training measured the last model, and the bf16 sampling copy ran
-    the fp32 policy under autocast.  The copy drops every instance-level ``forward`` (it falls
-    back to the class's, bound to the copy); callers that want autocast apply their own."""
+    the fp32 policy under autocast.  The copy drops every instance-level ``forward`` and
+    ``generate`` (they fall back to the class's, bound to the copy; signals.SignalCapture routes
+    ``generate`` through the policy the same way while it records); callers that want autocast
+    apply their own."""
     import copy
 
     out = copy.deepcopy(model)
-    out.__dict__.pop("_original_forward", None)  # accelerate's saved inner forward
-    out.__dict__.pop("forward", None)
+    for name in ("_original_forward", "forward", "generate"):  # accelerate's, TRL's, a capture's
+        out.__dict__.pop(name, None)
     return out
 
 

@@ -177,7 +177,7 @@ def checkpoint_rows(rd: Any, k: int) -> dict[str, dict[str, dict[str, Any]]]:
     if rd.eval_file("before").is_file():
         evaluated.setdefault(0, "before")
     measured = {
-        step: {split: {"step": step, **row} for split, row in _eval_rows(rd, which, k).items()}
+        step: {split: {"step": step, **row} for split, row in eval_rows(rd, which, k).items()}
         for step, which in evaluated.items()
     }
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -198,7 +198,9 @@ def checkpoint_rows(rd: Any, k: int) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
-def _eval_rows(rd: Any, which: str, k: int) -> dict[str, dict[str, Any]]:
+def eval_rows(rd: Any, which: str, k: int) -> dict[str, dict[str, Any]]:
+    """Per split, one evaluation's avg@k / maj@k / pass@k and the count of questions without a
+    correct sample (the checkpoint rows and the summary's target checks both read it)."""
     import json
 
     data = json.loads(rd.eval_file(which).read_text(encoding="utf-8"))

@@ -118,7 +118,7 @@ def target_checks(rd: RunDir, cfg: RunConfig, checkpoints: dict[str, Any]) -> di
     """``eval.targets`` and the two checks always made, on the run's result: the label-free
     pick when there is one, else the model after training.  Reporting only (gold decides
     nothing): each check says whether it is met and, if not, by how much it is missed."""
-    from ttrl_kit.engines.embedded.selection import _eval_rows
+    from ttrl_kit.engines.embedded.selection import eval_rows
 
     k = cfg.eval.k
     if checkpoints:
@@ -126,8 +126,8 @@ def target_checks(rd: RunDir, cfg: RunConfig, checkpoints: dict[str, Any]) -> di
         base = {split: t.get("base") for split, t in checkpoints.items()}
         which = "label-free pick"
     elif rd.eval_file("after").is_file():
-        result = dict(_eval_rows(rd, "after", k))
-        base = dict(_eval_rows(rd, "before", k)) if rd.eval_file("before").is_file() else {}
+        result = dict(eval_rows(rd, "after", k))
+        base = dict(eval_rows(rd, "before", k)) if rd.eval_file("before").is_file() else {}
         which = "after training"
     else:
         return {}
