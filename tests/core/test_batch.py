@@ -163,6 +163,72 @@ def test_state_file_errors_are_one_line(tmp_path):
         load_state(AlignedVote(), tmp_path)
 
 
+# ------------------------------------------------------------------ class-balance term
+def group_advantages(rewards, scale="group"):
+    """GRPO's advantages: r - group mean, divided by the group's std under ``scale_rewards:
+    group`` (0 when the group is flat)."""
+    m = sum(rewards) / len(rewards)
+    sd = (sum((r - m) ** 2 for r in rewards) / len(rewards)) ** 0.5
+    if scale == "none":
+        return [r - m for r in rewards]
+    return [0.0 if sd < 1e-9 else (r - m) / sd for r in rewards]
+
+
+def push_toward(groups, estimates, which="positive", scale="group"):
+    """Sum of the advantages of the samples answering ``which``: to first order, how much GRPO
+    raises that answer's logit (a group's advantages sum to 0, so the rest goes elsewhere)."""
+    total = 0.0
+    for g, e in zip(groups, estimates):
+        for c, a in zip(g.class_of, group_advantages(list(e.rewards), scale)):
+            if c is not None and g.representatives[c] == which:
+                total += a
+    return total
+
+
+@pytest.mark.parametrize("scale", ["group", "none"])
+@pytest.mark.parametrize("abstain", [False, True])
+@pytest.mark.parametrize("clip", [0.5, 1.0])
+def test_balance_term_turns_the_push_against_the_overpredicted_class(scale, abstain, clip):
+    # a model at ~85 % "positive": most groups 7 of 8 positive (with an unparsed answer or
+    # not), a few unanimous, a few split evenly
+    mostly = ["positive"] * 6 + ([None] if abstain else ["positive"]) + ["negative"]
+    groups = [group(mostly)] * 12 + [group(["positive"] * 8)] * 4 + [group(["positive", "negative"] * 4)] * 2
+    plain = AlignedVote().estimate_batch(groups, None)
+    balanced = AlignedVote(balance=1.0, balance_clip=clip).estimate_batch(groups, None)
+    assert [e.label for e in plain] == [e.label for e in balanced]  # the term never moves a label
+    assert push_toward(groups, plain, scale=scale) > 0  # aligned labels alone still push toward "positive"
+    assert push_toward(groups, balanced, scale=scale) < push_toward(groups, plain, scale=scale)
+    assert push_toward(groups, balanced, "negative", scale) > push_toward(groups, plain, "negative", scale)
+    if clip == 1.0 or not abstain:
+        assert push_toward(groups, balanced, scale=scale) < 0  # turned around
+    # (clip 0.5 with unparsed answers under group scaling: positive and negative samples get
+    # the same reward, yet the 6 positive ones take more of the abstention's lost mass)
+    if clip <= 0.5:
+        for g, e in zip(groups, balanced):
+            agree = [r for c, r in zip(g.class_of, e.rewards) if c == e.label_class]
+            disagree = [r for c, r in zip(g.class_of, e.rewards) if c is not None and c != e.label_class]
+            assert not disagree or min(agree) >= max(disagree)  # agreement is never outranked
+
+
+def test_balance_term_vanishes_at_the_prior_and_is_bounded():
+    balanced = [group(["positive"] * 6 + ["negative"] * 2), group(["negative"] * 6 + ["positive"] * 2)] * 10
+    for e in AlignedVote(balance=1.0).estimate_batch(balanced, None):
+        # r == prior up to the running mean's smoothing: TTRL's 0/1 reward, all but unchanged
+        assert all(min(abs(r), abs(r - 1)) < 0.01 for r in e.rewards)
+    est = AlignedVote(balance=5.0, balance_clip=0.25)
+    (e,) = est.estimate_batch([group(["positive"] * 7 + ["negative"] + [None])], None)
+    assert est.class_balance() == {"positive": -0.25, "negative": 0.25}
+    assert e.rewards == (0.75,) * 7 + (0.25, 0.0)  # abstaining samples still get 0
+    assert AlignedVote().class_balance() == {}  # balance 0 (default): off
+
+
+def test_balance_term_pushes_answers_outside_an_explicit_prior_away():
+    est = AlignedVote(prior="positive:1,negative:1", balance=1.0)
+    (e,) = est.estimate_batch([group(["neutral"] * 3 + ["negative"] * 2 + ["positive"])], None)
+    assert e.label == "negative"
+    assert e.rewards[:3] == (-0.5,) * 3
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -174,6 +240,8 @@ def test_state_file_errors_are_one_line(tmp_path):
         ({"window": 0.5}, "window"),
         ({"smoothing": -1}, "smoothing"),
         ({"max_classes": 1}, "max_classes"),
+        ({"balance": -1}, "balance"),
+        ({"balance_clip": 1.5}, "balance_clip"),
         ({"bogus": 1}, "unknown option"),
     ],
 )

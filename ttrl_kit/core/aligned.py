@@ -20,7 +20,30 @@ aligned (weighted) tally, which is also the reported ``majority_ratio``; ``n_tra
 every estimator.
 
 **Reward**: 1 for a sample in the aligned winning class, else 0 (TTRL's reward with the
-aligned label).
+aligned label), plus, when ``balance`` > 0, a per-sample class-balance term for every sample
+that answered::
+
+    reward(sample in class c) = [c wins] + clip(-balance * log(r[c] / prior[c]), -balance_clip, balance_clip)
+
+Why a per-sample term on top of the aligned label: aligning the labels only moves the point
+at which a group's label flips.  A group answered "positive" 7 times out of 8 (or 6 times
+and once unparsed) still rewards "positive", and GRPO pushes the probability mass of the
+unparsed and minority answers toward it.  On a model that starts biased (our Rotten Tomatoes
+run: 83 % "positive") those many small pushes kept the share of "positive" from falling
+(0.83 -> 0.87 in 4 steps; it rose mostly as unparsed answers turned into "positive").  The
+term is the per-sample gradient of ``-balance * KL(r || prior)``, the divergence of the
+model's predicted class distribution from the target prior (the "diversity" half of SHOT's
+information maximisation, arXiv 2002.08546): samples of a class the model over-predicts lose
+reward, those of an under-predicted class gain it, and it vanishes once ``r`` matches the
+prior.  Scaling a group's rewards by one constant would change nothing (the engine
+normalises them per group), so the correction has to differ per sample.  Under
+``scale_rewards: group`` a group with two reward levels is pushed with the same strength
+whatever the gap, so the term acts there through the ordering: at ``balance_clip`` = 0.5 a
+saturated term makes the two classes' rewards equal (the group pushes only away from
+unparsed answers), and above 0.5 it can rank an under-predicted minority above the
+over-predicted winner, which is what turns the push around when unparsed answers are
+common.  At ``balance_clip`` <= 0.5 a sample agreeing with the pseudo-label never gets less
+reward than one that disagrees.  Abstaining samples get 0 as always.
 
 **Running mean**: updated group by group in batch order, ``S <- m*S + p_g``, ``W <- m*W + 1``
 with ``m = 1 - 1/window``; then ``r = (S + smoothing*prior) / (W + smoothing)`` (the prior acts
@@ -41,11 +64,14 @@ Options (besides abstain, tie_break, min_consensus, n_train):
 * ``max_classes``: at most this many classes are tracked (default 64); the least frequent
   are dropped beyond that.  The estimator is for tasks with a small, fixed label set
   (classification), not for open-ended answers such as math.
+* ``balance``: weight of the per-sample class-balance term (default 0: off).
+* ``balance_clip``: bound on the term's size (default 0.5, at most 1), see above.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +135,19 @@ class AlignedOptions(VoteOptions):
     window: float = setting(64.0, help="Groups the running mean of class frequencies spans.", ge=1)
     smoothing: float = setting(1.0, help="Pseudo-groups of the prior mixed into the running mean.", ge=0)
     max_classes: int = setting(64, help="At most this many classes are tracked (classification tasks).", ge=2)
+    balance: float = setting(
+        0.0,
+        help="Weight of the per-sample class-balance term -balance*log(r[c]/prior[c]) added to each answering "
+        "sample's reward (0: TTRL's 0/1 reward with the aligned label).",
+        ge=0,
+    )
+    balance_clip: float = setting(
+        0.5,
+        help="Bound on the size of the balance term (at most 1); at 0.5 or below a sample agreeing with the "
+        "pseudo-label never gets less reward than one that disagrees.",
+        ge=0,
+        le=1.0,
+    )
 
 
 class AlignedVote(_VotingEstimator):
@@ -125,6 +164,7 @@ class AlignedVote(_VotingEstimator):
         self._mass = 0.0
         self._groups = 0
         self._weights: dict[str, float] | None = None  # set for the group being voted
+        self._bonus: list[float] = []  # balance term per class index of the group being voted
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
@@ -194,8 +234,24 @@ class AlignedVote(_VotingEstimator):
         reps = classes.representatives
         return [1.0 if c is None else w.get(reps[c], default) for c in classes.class_of]
 
+    def class_balance(self) -> dict[str, float]:
+        """The balance term per tracked class (see the module docstring); empty when ``balance`` is 0."""
+        lam, bound = self.options.balance, self.options.balance_clip
+        if lam <= 0:
+            return {}
+        prior = self._prior()
+        out: dict[str, float] = {}
+        for k, r in self.running_mean().items():
+            p = prior.get(k, 0.0)
+            if r > 0 and p > 0:
+                out[k] = max(-bound, min(bound, -lam * math.log(r / p)))
+            else:  # a class outside an explicit prior: pushed away as hard as allowed
+                out[k] = -bound
+        return out
+
     def sample_reward(self, cls, winner, counts, n, entropy_norm):
-        return 1.0 if cls == winner else 0.0
+        bonus = self._bonus[cls] if cls < len(self._bonus) else 0.0
+        return (1.0 if cls == winner else 0.0) + bonus
 
     def estimate_batch(
         self,
@@ -209,10 +265,13 @@ class AlignedVote(_VotingEstimator):
         for classes in groups:
             self._update(classes)
         self._weights = self.class_weights()
+        balance = self.class_balance()
+        untracked = -self.options.balance_clip if balance and self._target is not None else 0.0
         top = max(self.running_mean().values(), default=0.0)
         out: list[Estimate] = []
         try:
             for classes, nt in zip(groups, n_trains):
+                self._bonus = [balance.get(rep, untracked) for rep in classes.representatives] if balance else []
                 est = _VotingEstimator.estimate(self, classes, nt)
                 plain = _vote(classes, self.options)[3]
                 reps = classes.representatives
@@ -225,6 +284,7 @@ class AlignedVote(_VotingEstimator):
                 out.append(dataclasses.replace(est, stats=stats))
         finally:
             self._weights = None
+            self._bonus = []
         return out
 
     def estimate(self, classes: AnswerClasses, n_train: int | None = None, signals: Signals | None = None) -> Estimate:
