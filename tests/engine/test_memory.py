@@ -27,6 +27,11 @@ def test_the_largest_divisor_that_fits_half_of_what_is_left():
     assert unknown.size == 1 and "unknown" in unknown.describe()
     # two processes on the machine share the budget
     assert memory.choose_micro_batch(32, 282 * MiB, 10 * GiB, 1 * GiB, processes=2).size == 4
+    # the CPU's speed cap: the largest divisor that fits AND is at most the cap
+    capped = memory.choose_micro_batch(64, 161 * MiB, 20 * GiB, 1 * GiB, max_size=17)
+    assert (capped.size, capped.speed_cap) == (16, 17) and "for speed" in capped.describe()
+    loose = memory.choose_micro_batch(64, 282 * MiB, 10 * GiB, 2 * GiB, max_size=17)
+    assert (loose.size, loose.speed_cap) == (8, None)  # memory is the tighter bound: no cap reported
 
 
 def test_available_memory_reads_meminfo_and_a_cgroup_limit(tmp_path):
@@ -66,7 +71,16 @@ def test_auto_resolves_from_memory_and_an_integer_wins(smoke_dict, tmp_path, mon
     args = grpo_config(cfg, tmp_path, choice.size)
     assert (args.per_device_train_batch_size, args.gradient_accumulation_steps) == (2, per_step // 2)
     monkeypatch.setattr(memory, "available_bytes", lambda: 100 * GiB)
-    assert memory.resolve_micro_batch(cfg, model).size == per_step  # plenty: one pass
+    monkeypatch.setattr(memory, "CPU_MICRO_BATCH_TOKENS", 10**9)
+    assert memory.resolve_micro_batch(cfg, model).size == per_step  # plenty, no speed cap: one pass
+    # on a CPU the speed cap binds once a micro-batch would exceed CPU_MICRO_BATCH_TOKENS tokens
+    seq = g.max_prompt_length + g.max_completion_length
+    monkeypatch.setattr(memory, "CPU_MICRO_BATCH_TOKENS", 2 * seq)
+    capped = memory.resolve_micro_batch(cfg, model)
+    assert capped.size == 2 and capped.speed_cap == 2
+    monkeypatch.setattr(memory, "device_available_bytes", lambda: 100 * GiB)  # a GPU: no cap
+    assert memory.resolve_micro_batch(cfg, model).size == per_step
+    monkeypatch.setattr(memory, "device_available_bytes", lambda: None)
     # a user-set integer is taken as it is, whatever the memory says
     monkeypatch.setattr(memory, "available_bytes", lambda: 1)
     fixed = memory.resolve_micro_batch(_cfg(smoke_dict, 4), model)

@@ -166,7 +166,8 @@ class TrainSection:
         "auto",
         help="Completions per forward/backward pass (gradient accumulation covers the rest): an integer, or "
         "``auto`` = the largest divisor of the step's samples whose worst-case activations fit half the memory "
-        "available when training starts (memory.py).",
+        "available when training starts and, on a CPU, hold at most 2,048 worst-case tokens (bigger is slower "
+        "there; memory.py).",
     )
     epochs: float = setting(1.0, help="Passes over the prompts (train.max_steps > 0 overrides it).")
     max_steps: int = setting(-1, help="Optimizer steps; overrides epochs when > 0.")

@@ -1,4 +1,5 @@
-"""``train.micro_batch_size: auto``: the largest micro-batch whose update fits in memory.
+"""``train.micro_batch_size: auto``: the largest micro-batch whose update fits in memory (on a
+CPU: and that is still fast).
 
 Why not a constant: the samples one forward + backward can hold depend on the model and on
 the memory the machine has free *now* (a shared machine's other jobs hold some of it).  Too
@@ -30,6 +31,13 @@ known) + ``max_completion_length``, ``c = max_completion_length``):
   and the logits' gradient in the backward are as large again each: 12 bytes x vocab.
 * ``model.dtype: fp32`` (no autocast) keeps fp32 where autocast keeps bf16: x 2.
 
+On a CPU the size is also capped for speed: at most ``CPU_MICRO_BATCH_TOKENS`` worst-case
+tokens per micro-batch.  Bigger is not faster there: the matmuls of a 16-sample micro-batch
+(~1,300 tokens) already fill the cores, and beyond that the activations only outgrow the
+caches.  Measured on the demo's batch, 2 idle cores, side by side in one process
+(benchmarks/results/engine_step.md section 0): one pass of 64 samples took 29.9 s, four
+passes of 16 took 16.6 s.  On a GPU the largest size that fits is the fast one, so no cap.
+
 The budget is half of what the machine has available (``MemAvailable``; the cgroup limit where
 one is set; free device memory on a GPU) after what the update has not allocated yet when the
 choice is made: the gradients and AdamW's two moments (12 bytes per trainable parameter), the
@@ -48,6 +56,8 @@ from typing import Any
 
 #: Share of the available memory (after the reserve) the update's activations may use.
 BUDGET_FRACTION = 0.5
+#: On a CPU, at most this many worst-case tokens per micro-batch (speed, module docstring).
+CPU_MICRO_BATCH_TOKENS = 2048
 
 
 @dataclass(frozen=True)
@@ -146,30 +156,43 @@ class MicroBatchChoice:
     bytes_per_sample: int = 0
     budget_bytes: int | None = None
     available_bytes: int | None = None
+    speed_cap: int | None = None  # the CPU's cap, when it was lower than what memory allows
 
     def describe(self) -> str:
         if not self.auto:
             return f"{self.size} (set in the config)"
         if self.budget_bytes is None or self.available_bytes is None:
             return f"{self.size} (auto: available memory unknown, the smallest)"
+        cap = f", capped at {self.speed_cap} samples for speed on a CPU" if self.speed_cap is not None else ""
         return (
             f"{self.size} (auto: {self.bytes_per_sample / 2**20:.0f} MiB per sample worst case, budget "
-            f"{self.budget_bytes / 2**30:.1f} GiB of {self.available_bytes / 2**30:.1f} GiB available)"
+            f"{self.budget_bytes / 2**30:.1f} GiB of {self.available_bytes / 2**30:.1f} GiB available{cap})"
         )
 
 
 def choose_micro_batch(
-    samples: int, per_sample: int, available: int | None, reserve: int, processes: int = 1
+    samples: int,
+    per_sample: int,
+    available: int | None,
+    reserve: int,
+    processes: int = 1,
+    max_size: int | None = None,
 ) -> MicroBatchChoice:
     """The largest divisor of ``samples`` (one process's samples per step) whose activations
     fit ``BUDGET_FRACTION`` of ``available`` minus ``reserve`` (shared by ``processes`` on this
-    machine); 1 when memory cannot be read or not even one sample fits."""
+    machine) and, given ``max_size`` (the CPU's speed cap), is at most that; 1 when memory
+    cannot be read or not even one sample fits."""
     if available is None:
         return MicroBatchChoice(size=1, bytes_per_sample=per_sample)
     budget = max(int((available - reserve * processes) * BUDGET_FRACTION) // max(processes, 1), 0)
     fits = [d for d in range(1, samples + 1) if samples % d == 0 and d * per_sample <= budget]
+    size = max(fits, default=1)
+    capped = None
+    if max_size is not None and size > max_size:
+        size = max((d for d in fits if d <= max_size), default=1)
+        capped = max_size
     return MicroBatchChoice(
-        size=max(fits, default=1), bytes_per_sample=per_sample, budget_bytes=budget, available_bytes=available
+        size=size, bytes_per_sample=per_sample, budget_bytes=budget, available_bytes=available, speed_cap=capped
     )
 
 
@@ -184,13 +207,10 @@ def resolve_micro_batch(cfg: Any, model: Any, longest_prompt: int | None = None)
         return MicroBatchChoice(size=int(setting), auto=False)
     shape = ModelShape.of(model)
     g = cfg.generation
-    per_sample = bytes_per_sample(
-        shape,
-        min(longest_prompt or g.max_prompt_length, g.max_prompt_length) + g.max_completion_length,
-        g.max_completion_length,
-        fp32=cfg.model.dtype == "fp32",
-    )
+    seq_len = min(longest_prompt or g.max_prompt_length, g.max_prompt_length) + g.max_completion_length
+    per_sample = bytes_per_sample(shape, seq_len, g.max_completion_length, fp32=cfg.model.dtype == "fp32")
     on_device = device_available_bytes()
     avail = on_device if on_device is not None else available_bytes()
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1) if on_device is None else 1
-    return choose_micro_batch(per_rank, per_sample, avail, reserve_bytes(shape, bool(cfg.model.lora)), local)
+    cap = None if on_device is not None else max(1, CPU_MICRO_BATCH_TOKENS // max(seq_len, 1))
+    return choose_micro_batch(per_rank, per_sample, avail, reserve_bytes(shape, bool(cfg.model.lora)), local, cap)
