@@ -11,6 +11,8 @@
 #     (--set train.max_steps=3 --set eval.before=false --set eval.after=false),
 #     and per step its update_s / (completion_length x samples) next to the lean loop's
 #     ms per completion token from (a);
+# (b2) (IDLE_CHECK_SHAPES=0 skips it) the lean loop and the engine on each later step's own shape:
+#     the same prompts and samples as (a), completions cut to that step's mean completion_length;
 # (c) (IDLE_CHECK_DECODE=0 skips it) generation of the demo's batch with a dynamic KV cache (the
 #     engine now), a static one, and a static one with a compiled decode forward, interleaved.
 # Everything it writes is under OUTDIR: uptime samples, the bench's Markdown + JSON, the run
@@ -69,6 +71,23 @@ t0=$(date +%s)
 echo "run: $(( $(date +%s) - t0 )) s" | tee -a "$out/load.txt"
 stamp "run end"
 
+# (b2) the lean loop (and the engine) on each later step's own shape: the same prompts and samples
+# as (a), completions cut to that step's mean completion_length, side by side in one process
+if [ "${IDLE_CHECK_SHAPES:-1}" = 1 ]; then
+  stamp "shapes start"
+  t0=$(date +%s)
+  for st in $(seq 2 "$steps"); do
+    len=$(.venv/bin/python -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; print(next(r['completion_length'] for r in rows if r['step']==int(sys.argv[2])))" "$out/run/metrics.jsonl" "$st" 2>/dev/null || true)
+    [ -n "$len" ] || continue
+    # shellcheck disable=SC2086
+    .venv/bin/python benchmarks/engine_step/run.py --threads "$threads" --reps "$reps" --skip-generation \
+      --micro-batches 16 --completion-mean "$len" --out "$out/shape_step$st.md" --json "$out/shape_step$st.json" \
+      $extra > "$out/shape_step$st.log" 2>&1 || echo "shape bench for step $st failed: see $out/shape_step$st.log"
+  done
+  echo "shapes: $(( $(date +%s) - t0 )) s" | tee -a "$out/load.txt"
+  stamp "shapes end"
+fi
+
 .venv/bin/python - "$out" <<'EOF' | tee "$out/summary.md"
 import json, sys
 from pathlib import Path
@@ -92,13 +111,24 @@ steps = (out / "run" / "metrics.jsonl").read_text().splitlines()
 print(f"{len(steps)}-step demo run (b): torch threads at start {run.get('torch_threads')}, micro-batch "
       f"{run.get('micro_batch_size')}, {samples} samples per step.")
 print()
-print("| step | update_s | completion_length | update ms per completion token | x lean loop (a) | threads | generate_s |")
-print("|---|---|---|---|---|---|---|")
+print("| step | update_s | completion_length | update ms per completion token | x lean loop (a) "
+      "| lean loop at this step's shape, ms per completion token | x lean loop at this step's shape "
+      "| engine / lean loop on that batch, side by side | threads | generate_s |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for line in steps:
     m = json.loads(line)
     per_tok = 1000 * m["update_s"] / (m["completion_length"] * samples)
+    own = out / f"shape_step{m['step']}.json"
+    shape = json.loads(own.read_text()) if own.exists() else (bench if m["step"] == 1 else None)
+    if shape is not None:
+        lean_own = shape["lean_loop_ms_per_completion_token"]
+        engine_s = next((v for k, v in shape["updates_s"].items() if "micro-batch 16" in k), None)
+        side = f"{engine_s / shape['lean_loop_s']:.2f}" if engine_s else ""
+        cols = f"{lean_own:.1f} | {per_tok / lean_own:.2f} | {side}"
+    else:
+        cols = " | | "
     print(f"| {m['step']} | {m['update_s']:.1f} | {m['completion_length']:.1f} | {per_tok:.1f} | {per_tok / lean:.2f} "
-          f"| {m.get('threads')} | {m['generate_s']:.1f} |")
+          f"| {cols} | {m.get('threads')} | {m['generate_s']:.1f} |")
 EOF
 # (c) generation, last (issue 15 item 2; never measured idle): the engine's sampler with a dynamic
 # vs a static KV cache vs a static cache + compiled decode forward, interleaved, same batch

@@ -68,6 +68,16 @@ def first_eos_cut(gen: torch.Tensor, eos: int) -> list[list[int]]:
     return rows
 
 
+def cut_to_mean(rows: list[list[int]], mean: float) -> list[list[int]]:
+    """The same completions, each cut to at most ``c`` tokens, ``c`` chosen so that the mean
+    length comes closest to ``mean``: a batch of the same prompts and samples with the
+    completion length of a later training step (issue 15's check reads each step's mean
+    ``completion_length``; from step 2 the demo's answers are about half as long)."""
+    longest = max((len(r) for r in rows), default=0)
+    best = min(range(1, longest + 1), key=lambda c: abs(sum(min(len(r), c) for r in rows) / len(rows) - mean))
+    return [r[:best] for r in rows]
+
+
 # ---------------------------------------------------------------- generation
 
 def bench_generation(model: Any, tok: Any, enc: dict[str, torch.Tensor], n: int, g: Any, reps: int,
@@ -348,6 +358,8 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="with --decode: also a compiled decode forward")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a field of the demo config, as `ttrl-kit train --set` (a small test)")
+    ap.add_argument("--completion-mean", type=float, default=None,
+                    help="cut the sampled completions to this mean length (a later step's shape; see cut_to_mean)")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--json", type=Path, help="also write the numbers as JSON (idle_check.sh reads it)")
     args = ap.parse_args()
@@ -400,6 +412,8 @@ def main() -> None:
                            max_new_tokens=g.max_completion_length, pad_token_id=tok.pad_token_id,
                            eos_token_id=tok.eos_token_id)
         completions = first_eos_cut(gen, tok.eos_token_id)
+    if args.completion_mean is not None:
+        completions = cut_to_mean(completions, args.completion_mean)
     mult_ms, icdf_ms = multinomial_vs_inverse_cdf(len(completions), len(tok))
 
     # advantages from the engine's own vote (label-free), per group of n
@@ -477,6 +491,7 @@ def main() -> None:
     lines.append("")
     flags = " ".join(f for f, on in (("--skip-generation", args.skip_generation), ("--skip-trl", args.skip_trl),
                                       ("--interleave", args.interleave),
+                                      (f"--completion-mean {args.completion_mean}", args.completion_mean is not None),
                                       (f"--micro-batches {args.micro_batches}", bool(args.micro_batches))) if on)
     flags += "".join(f" --set {kv}" for kv in args.set)
     lines.append(f"Command: `.venv/bin/python benchmarks/engine_step/run.py --threads {args.threads} "
