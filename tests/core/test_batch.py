@@ -218,7 +218,9 @@ def test_balance_term_vanishes_at_the_prior_and_is_bounded():
     est = AlignedVote(balance=5.0, balance_clip=0.25)
     (e,) = est.estimate_batch([group(["positive"] * 7 + ["negative"] + [None])], None)
     assert est.class_balance() == {"positive": -0.25, "negative": 0.25}
-    assert e.rewards == (0.75,) * 7 + (0.25, 0.0)  # abstaining samples still get 0
+    assert e.rewards == (0.75,) * 7 + (0.25, 0.0)  # abstaining: 0 while no answer gets less
+    (e,) = est.estimate_batch([group(["negative"] * 5 + ["positive"] * 2 + [None])], None)
+    assert e.label == "negative" and e.rewards[5:] == (-0.25, -0.25, -0.25)  # never above an answer
     assert AlignedVote().class_balance() == {}  # balance 0 (default): off
 
 

@@ -3,8 +3,13 @@
 Shared rules (all estimators, documented in README "Estimators"):
 
 * **Abstain.** A sample whose answer is ``None`` (empty or unparseable) is never counted
-  as a vote for any class, can never be the label, and gets reward 0.  A group in which
-  nothing parses has label ``None`` and all-zero rewards.  ``abstain=False`` restores the
+  as a vote for any class, can never be the label, and gets reward 0, or the lowest reward
+  an answering trained sample of its group gets when that is below 0 (``entropy``'s shared
+  penalty, ``aligned``'s balance term): not answering must never pay more than answering.
+  Before this rule, ``entropy`` (w 0.75) paid a diffuse group's answers -0.6 and its
+  non-answers 0, and a 10-step bench run on add1 drove the share of unparsed answers from
+  0.11 to 0.63 (benchmarks/results/bench.md).  A group in which nothing parses has label
+  ``None`` and all-zero rewards.  ``abstain=False`` restores the
   original TTRL behaviour (the empty answer forms a class of its own that can win), only
   for reproducing old numbers.
 * **Ties** are broken deterministically by ``tie_break``: ``"first"`` (default) picks the
@@ -181,10 +186,13 @@ class _VotingEstimator:
         if low:
             rewards = tuple(0.0 for _ in range(n_train))
         else:
-            rewards = tuple(
-                float(self.sample_reward(c, winner, counts, n, ent_norm)) if c is not None else 0.0
-                for c in class_of[:n_train]
-            )
+            answered = {
+                i: float(self.sample_reward(c, winner, counts, n, ent_norm))
+                for i, c in enumerate(class_of[:n_train])
+                if c is not None
+            }
+            floor = min(0.0, *answered.values())
+            rewards = tuple(answered.get(i, floor) for i in range(n_train))
         stats.update(
             majority_ratio=majority_ratio,
             low_consensus=float(low),
@@ -232,7 +240,8 @@ class EntropyRegularised(_VotingEstimator):
     """TTRV's reward: frequency of the sample's answer minus ``weight`` x the normalised
     entropy of the answer distribution (entropy over valid votes divided by ``log`` of the
     number of valid votes, so it lies in [0, 1]).  The penalty is shared by the whole
-    group, so it lowers rewards of diffuse groups and pushes the policy to concentrate."""
+    group, so it lowers rewards of diffuse groups and pushes the policy to concentrate;
+    samples without an answer share it too (the abstain rule: never above an answer)."""
 
     name = "entropy"
     options_class = EntropyOptions
