@@ -75,3 +75,44 @@ def test_baseline_is_measured_once_and_again_when_its_settings_change(tmp_path, 
         assert bool(logs) == expect_run, (k, logs)
         result = json.loads((baseline_dir(out, c.models[0], c.tasks[0]) / "eval_only.json").read_text())
         assert result["test"]["k"] == k
+
+
+def test_a_new_train_version_retrains_instead_of_resuming_the_old_run(tmp_path, monkeypatch):
+    """A finished cell whose key changed only by TRAIN_VERSION (the code computes something else
+    now, e.g. the abstain rule) must train again from scratch: ``--resume`` of the finished old
+    run would reuse its result."""
+    import json
+    import subprocess
+
+    from ttrl_kit.bench import train as bench_train
+
+    c = from_mapping({
+        "sampling": {"n": 4, "max_new_tokens": 8},
+        "models": [{"name": "tiny-random", "dtype": "fp32"}],
+        "tasks": [{"id": "a", "task": "math", "dataset": "arithmetic", "source": "add1", "dataset_options": {"n": 4}}],
+        "estimators": ["entropy"],
+        "train": {"estimators": ["entropy"], "engine": {"eval": {"before": False}}},
+    }, "b.yaml")
+    calls: list[list[str]] = []
+
+    def fake_run(cmd, **kwargs):  # stands in for `ttrl-kit train`: writes the run's summary
+        calls.append(list(cmd))
+        out = Path(cmd[cmd.index("--output") + 1] if "--output" in cmd else cmd[cmd.index("--resume") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text("x: 1\n")
+        (out / "summary.json").write_text(json.dumps({"steps": 1, "k": 4}))
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(bench_train.subprocess, "run", fake_run)
+    model, task, est = c.models[0], c.tasks[0], c.estimators[0]
+    assert bench_train.run_train_cell(c, model, task, est, tmp_path, log=lambda *_: None)["status"] == "ok"
+    assert "--resume" not in calls[-1]
+    run_dir = tmp_path / "train" / model.id / task.id / est.id
+    (run_dir / "old-checkpoint").mkdir()
+    assert bench_train.run_train_cell(c, model, task, est, tmp_path, log=lambda *_: None).get("cached")  # same key
+    assert len(calls) == 1
+    monkeypatch.setattr(bench_train, "TRAIN_VERSION", "train-vNEXT")
+    assert bench_train.cached_train_row(c, model, task, est, tmp_path) is None
+    assert bench_train.run_train_cell(c, model, task, est, tmp_path, log=lambda *_: None)["status"] == "ok"
+    assert len(calls) == 2 and "--resume" not in calls[-1]  # trained afresh
+    assert not (run_dir / "old-checkpoint").exists()  # the old run is gone

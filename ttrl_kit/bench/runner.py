@@ -26,7 +26,7 @@ from ttrl_kit.bench.sampling import Sampler, load_sampler
 from ttrl_kit.bench.scoring import score_cell
 from ttrl_kit.core.errors import ConfigError
 
-CELL_VERSION = "cell-v3"  # v3: reward_corr, reward_auroc; n/a label metrics for label-free estimators
+CELL_VERSION = "cell-v4"  # v3: reward_corr, reward_auroc, n/a label metrics; v4: the abstain rule
 SamplerFactory = Callable[[ModelSpec, int], Sampler]
 
 

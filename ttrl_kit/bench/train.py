@@ -28,7 +28,7 @@ from typing import Any
 
 from ttrl_kit.bench.config import BenchConfig, EstimatorSpec, ModelSpec, TaskSpec, fingerprint
 
-TRAIN_VERSION = "train-v1"
+TRAIN_VERSION = "train-v2"  # v2: the abstain rule (a non-answer never pays more than an answer)
 
 
 def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -192,8 +192,13 @@ def run_train_cell(
         failed = run_baseline(cfg, model, task, out_dir, log=log)
         if failed:
             return {**base, "status": "failed", "reason": failed}
-    if _yaml_load(cfg_path) != engine_cfg and run_dir.exists():
-        # The cell's settings changed: the old run answers a different question.
+    try:
+        old_key = json.loads(cell_path.read_text(encoding="utf-8")).get("key")
+    except (OSError, ValueError, AttributeError):
+        old_key = None  # no finished cell yet: an interrupted run resumes
+    if (_yaml_load(cfg_path) != engine_cfg or old_key not in (None, key)) and run_dir.exists():
+        # The cell's settings (or TRAIN_VERSION: what the code computes) changed: the old run
+        # answers a different question, and resuming it would not train again.
         import shutil
 
         shutil.rmtree(run_dir)
