@@ -157,17 +157,27 @@ def _cell(cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec
     return run_dir, cell_path, engine_cfg, fingerprint(TRAIN_VERSION, engine_cfg)
 
 
+def _stored_cell(cell_path: Path) -> dict[str, Any]:
+    """A training cell's file (key, row, engine config); empty when absent or unreadable."""
+    try:
+        stored = json.loads(cell_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def _finished_row(stored: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    """The stored row when it finished under this key, else ``None``."""
+    row = stored.get("row") or {}
+    return dict(row) if stored.get("key") == key and row.get("status") == "ok" else None
+
+
 def cached_train_row(
     cfg: BenchConfig, model: ModelSpec, task: TaskSpec, est: EstimatorSpec, out_dir: Path
 ) -> dict[str, Any] | None:
     """The finished row of a training cell, or ``None`` when it has not completed."""
     _, cell_path, _, key = _cell(cfg, model, task, est, out_dir)
-    try:
-        cached = json.loads(cell_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    row = cached.get("row") or {}
-    return dict(row) if cached.get("key") == key and row.get("status") == "ok" else None
+    return _finished_row(_stored_cell(cell_path), key)
 
 
 def run_train_cell(
@@ -182,7 +192,8 @@ def run_train_cell(
     """Run (or resume, or reuse) one training cell; returns its result row."""
     run_dir, cell_path, engine_cfg, key = _cell(cfg, model, task, est, out_dir)
     base = {"mode": "train", "model": model.id, "task": task.id, "estimator": est.id, "run_dir": str(run_dir)}
-    cached = cached_train_row(cfg, model, task, est, out_dir)
+    stored = _stored_cell(cell_path)
+    cached = _finished_row(stored, key)
     if cached is not None:
         return {**cached, "cached": True}
     cell_path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,10 +203,7 @@ def run_train_cell(
         failed = run_baseline(cfg, model, task, out_dir, log=log)
         if failed:
             return {**base, "status": "failed", "reason": failed}
-    try:
-        old_key = json.loads(cell_path.read_text(encoding="utf-8")).get("key")
-    except (OSError, ValueError, AttributeError):
-        old_key = None  # no finished cell yet: an interrupted run resumes
+    old_key = stored.get("key")  # None: no finished cell yet, an interrupted run resumes
     if (_yaml_load(cfg_path) != engine_cfg or old_key not in (None, key)) and run_dir.exists():
         # The cell's settings (or TRAIN_VERSION: what the code computes) changed: the old run
         # answers a different question, and resuming it would not train again.
