@@ -76,12 +76,13 @@ stamp "run end"
 if [ "${IDLE_CHECK_SHAPES:-1}" = 1 ]; then
   stamp "shapes start"
   t0=$(date +%s)
+  micro_run=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['micro_batch_size'])" "$out/run/run.json")
   for st in $(seq 2 "$steps"); do
     len=$(.venv/bin/python -c "import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; print(next(r['completion_length'] for r in rows if r['step']==int(sys.argv[2])))" "$out/run/metrics.jsonl" "$st" 2>/dev/null || true)
     [ -n "$len" ] || continue
     # shellcheck disable=SC2086
     .venv/bin/python benchmarks/engine_step/run.py --threads "$threads" --reps "$reps" --skip-generation \
-      --micro-batches 16 --completion-mean "$len" --out "$out/shape_step$st.md" --json "$out/shape_step$st.json" \
+      --micro-batches "$micro_run" --completion-mean "$len" --out "$out/shape_step$st.md" --json "$out/shape_step$st.json" \
       $extra > "$out/shape_step$st.log" 2>&1 || echo "shape bench for step $st failed: see $out/shape_step$st.log"
   done
   echo "shapes: $(( $(date +%s) - t0 )) s" | tee -a "$out/load.txt"
@@ -122,7 +123,8 @@ for line in steps:
     shape = json.loads(own.read_text()) if own.exists() else (bench if m["step"] == 1 else None)
     if shape is not None:
         lean_own = shape["lean_loop_ms_per_completion_token"]
-        engine_s = next((v for k, v in shape["updates_s"].items() if "micro-batch 16" in k), None)
+        label = f"micro-batch {run['micro_batch_size']} "  # the run's size, as the bench names it
+        engine_s = next((v for k, v in shape["updates_s"].items() if label in k), None)
         side = f"{engine_s / shape['lean_loop_s']:.2f}" if engine_s else ""
         cols = f"{lean_own:.1f} | {per_tok / lean_own:.2f} | {side}"
     else:
